@@ -1,0 +1,90 @@
+"""Two request gates for R22: idle logoff, and staff two-factor before any client data."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode, urlparse
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
+
+LAST_ACTIVITY_KEY = "kap_last_activity"
+
+
+def _return_path(request: HttpRequest) -> str:
+    """Where to send the user back to after they sign in again."""
+    if request.method == "GET" and not getattr(request, "htmx", False):
+        return request.get_full_path()
+    # A form post or an htmx call: return to the page it came from.
+    source = getattr(request, "htmx", None) and request.htmx.current_url
+    source = source or request.headers.get("Referer", "")
+    if source and url_has_allowed_host_and_scheme(
+        source, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        parsed = urlparse(source)
+        return parsed.path + (f"?{parsed.query}" if parsed.query else "")
+    return request.path
+
+
+def _redirect(request: HttpRequest, url: str) -> HttpResponse:
+    if getattr(request, "htmx", False):
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+class IdleLogoutMiddleware:
+    """R22 automatic logoff: a session idle for IDLE_TIMEOUT_SECONDS is ended; the login page says
+    why and returns the user to the page they were on."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = time.time()
+            last = request.session.get(LAST_ACTIVITY_KEY)
+            if last is not None and now - last > settings.IDLE_TIMEOUT_SECONDS:
+                back_to = _return_path(request)
+                logout(request)
+                query = urlencode({"next": back_to, "timeout": "1"})
+                return _redirect(request, f"{resolve_url(settings.LOGIN_URL)}?{query}")
+            request.session[LAST_ACTIVITY_KEY] = now
+        return self.get_response(request)
+
+
+# Pages an unverified staff member may use: sign out, and the two-factor pages themselves.
+TWO_FACTOR_OPEN_URLS = {
+    "accounts:logout",
+    "accounts:two_factor_setup",
+    "accounts:two_factor_verify",
+    "healthz",
+}
+
+
+class StaffTwoFactorMiddleware:
+    """R22 person authentication: staff (admins, therapists) reach nothing but the two-factor pages
+    until they have enrolled an authenticator and entered a code in this session."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        user = request.user
+        if not (user.is_authenticated and user.is_clinic_staff) or user.is_verified():
+            return None
+        if request.resolver_match.view_name in TWO_FACTOR_OPEN_URLS:
+            return None
+        from django_otp import user_has_device
+
+        target = (
+            "accounts:two_factor_verify" if user_has_device(user) else "accounts:two_factor_setup"
+        )
+        query = urlencode({"next": _return_path(request)})
+        return _redirect(request, f"{resolve_url(target)}?{query}")

@@ -1,0 +1,70 @@
+"""Two-factor enrolment for staff (R22: person authentication)."""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+import qrcode.image.svg
+from django.db import transaction
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import User
+
+BACKUP_CODE_COUNT = 10
+AUTHENTICATOR_NAME = "Authenticator app"
+BACKUP_DEVICE_NAME = "Backup codes"
+
+
+class TwoFactorError(Exception):
+    pass
+
+
+def totp_device_pending(*, user: User) -> TOTPDevice:
+    """The not-yet-confirmed authenticator for ``user``: the same secret on every reload of the
+    enrolment page, so a code scanned a minute ago still works."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
+    return device
+
+
+def totp_qr_svg(*, device: TOTPDevice) -> str:
+    """The otpauth:// URL as inline SVG, drawn here: no QR service ever sees the secret."""
+    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return buffer.getvalue().decode()
+
+
+@transaction.atomic
+def totp_device_confirm(*, user: User, device: TOTPDevice, token: str) -> list[str]:
+    """Confirm the authenticator with a code from it; returns fresh backup codes to show once."""
+    if device.user_id != user.pk or device.confirmed:
+        raise TwoFactorError("This enrolment is no longer valid. Reload the page to start again.")
+    if not device.verify_token(token.replace(" ", "")):
+        raise TwoFactorError(
+            "That code did not match. Check that your phone's clock is right and enter the "
+            "6-digit code currently shown in your authenticator app."
+        )
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return backup_codes_regenerate(user=user)
+
+
+@transaction.atomic
+def backup_codes_regenerate(*, user: User) -> list[str]:
+    """Replace all backup codes of ``user`` with new single-use ones."""
+    device, _ = StaticDevice.objects.get_or_create(
+        user=user, name=BACKUP_DEVICE_NAME, defaults={"confirmed": True}
+    )
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+def backup_codes_remaining(*, user: User) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()

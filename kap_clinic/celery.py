@@ -1,0 +1,21 @@
+"""The Celery app. Configuration comes from Django settings (CELERY_*); the beat schedule is here,
+in code, so that it is reviewed like code and needs no database scheduler."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kap_clinic.settings")
+
+app = Celery("kap_clinic")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # R22: expired sessions (idle logoff, closed browsers) are removed from the database nightly.
+    "clear-expired-sessions": {
+        "task": "accounts.clear_expired_sessions",
+        "schedule": crontab(hour=3, minute=17),
+    },
+}

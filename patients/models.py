@@ -1,0 +1,120 @@
+"""The client record. Issue #3 grows it (intake, questionnaires); this is the part the access
+policy and the audit trail stand on: who the client is and which therapists may see them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+
+
+class ClientQuerySet(models.QuerySet["Client"]):
+    def active(self) -> ClientQuerySet:
+        return self.filter(archived_at__isnull=True)
+
+
+class Client(models.Model):
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    preferred_name = models.CharField(max_length=100, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    email = models.EmailField("e-mail address", blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    # The client's own portal login, once they accept an invitation (issue #3).
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="client_profile",
+        limit_choices_to={"role": "client"},
+    )
+    primary_therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="primary_clients",
+        limit_choices_to={"role": "therapist"},
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # R24: never hard-deleted; archived with a reason.
+    archived_at = models.DateTimeField(null=True, blank=True)
+    archived_reason = models.CharField(max_length=500, blank=True)
+
+    objects = ClientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=Q(archived_at__isnull=True) & ~Q(email=""),
+                name="client_email_unique_active",
+                violation_error_message="Another active client already uses this e-mail address.",
+            ),
+            models.CheckConstraint(
+                condition=Q(archived_at__isnull=True) | ~Q(archived_reason=""),
+                name="client_archive_has_reason",
+                violation_error_message="Give a reason when archiving a client.",
+            ),
+        ]
+        indexes = [models.Index(fields=["primary_therapist", "last_name"])]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("patients:client_detail", kwargs={"client_id": self.pk})
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def initials(self) -> str:
+        """R25: what reminders and calendar feeds may show."""
+        return f"{self.first_name[:1]}.{self.last_name[:1]}.".upper()
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    def get_additional_data(self) -> dict:
+        # Stored on every audit row so the audit browser can filter changes by client.
+        return {"client_id": self.pk}
+
+
+class ClientShare(models.Model):
+    """A client explicitly shared with a therapist other than the primary one (cover, supervision,
+    co-therapy). Revoked, never deleted (R24), so the audit trail keeps who could see what."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="shares")
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="shared_clients",
+        limit_choices_to={"role": "therapist"},
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "therapist"],
+                condition=Q(revoked_at__isnull=True),
+                name="client_share_one_active",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Client #{self.client_id} shared with user #{self.therapist_id}"
+
+    def get_additional_data(self) -> dict:
+        return {"client_id": self.client_id}
