@@ -104,7 +104,9 @@ def _grouped(hex_key: str) -> str:
 @require_http_methods(["GET", "POST"])
 def two_factor_verify(request: HttpRequest) -> HttpResponse:
     user = request.user
-    if not user.is_clinic_staff or user.is_verified():
+    if not user.is_clinic_staff:
+        raise Http404
+    if user.is_verified():
         return redirect(_next_url(request))
     if not user_has_device(user):
         return redirect(f"{reverse('accounts:two_factor_setup')}?next={_next_url(request)}")

@@ -17,11 +17,12 @@ TABLES = ["audit_accessevent", "auditlog_logentry"]
 def forwards(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    schema_editor.execute(FUNCTION)
+    schema_editor.execute(FUNCTION, params=None)
     for table in TABLES:
         schema_editor.execute(
             f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION kap_audit_append_only();"
+            "FOR EACH ROW EXECUTE FUNCTION kap_audit_append_only();",
+            params=None,
         )
 
 
@@ -29,8 +30,8 @@ def backwards(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     for table in TABLES:
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};")
-    schema_editor.execute("DROP FUNCTION IF EXISTS kap_audit_append_only();")
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};", None)
+    schema_editor.execute("DROP FUNCTION IF EXISTS kap_audit_append_only();", None)
 
 
 class Migration(migrations.Migration):

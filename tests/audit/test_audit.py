@@ -1,0 +1,153 @@
+"""R22 audit controls: views and changes of client records are recorded and cannot be rewritten."""
+
+import pytest
+from auditlog.models import LogEntry
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from audit.models import AccessEvent, AppendOnlyError
+from tests import factories
+from tests.conftest import sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+def test_opening_a_client_record_writes_an_access_row(client, therapist, client_record):
+    sign_in(client, therapist)
+    url = reverse("patients:client_detail", kwargs={"client_id": client_record.pk})
+    client.get(url, REMOTE_ADDR="203.0.113.7")
+    event = AccessEvent.objects.get()
+    assert event.user == therapist
+    assert event.client == client_record
+    assert event.page == "Client record"
+    assert event.path == url
+    assert event.ip_address == "203.0.113.7"
+    assert event.at is not None
+
+
+def test_refused_view_writes_no_access_row(client, other_therapist, client_record):
+    sign_in(client, other_therapist)
+    client.get(reverse("patients:client_detail", kwargs={"client_id": client_record.pk}))
+    assert not AccessEvent.objects.exists()
+
+
+def test_client_viewing_their_portal_is_logged_too(client, client_record):
+    sign_in(client, client_record.user)
+    client.get(reverse("portal:home"))
+    assert AccessEvent.objects.get().user == client_record.user
+
+
+def test_a_change_writes_a_change_row_with_actor_and_client(client, therapist, client_record):
+    from auditlog.context import set_actor
+
+    with set_actor(therapist):
+        client_record.phone = "+1 555 0199"
+        client_record.save()
+    entry = (
+        LogEntry.objects.get_for_object(client_record).filter(action=LogEntry.Action.UPDATE).get()
+    )
+    assert entry.actor == therapist
+    assert entry.changes_dict["phone"] == ["+1 555 0100", "+1 555 0199"]
+    assert entry.additional_data == {"client_id": client_record.pk}
+
+
+def test_creating_a_share_is_logged_against_the_client(client_record, other_therapist, admin_user):
+    factories.ClientShareFactory(
+        client=client_record, therapist=other_therapist, granted_by=admin_user
+    )
+    assert (
+        LogEntry.objects.filter(
+            additional_data__client_id=client_record.pk, action=LogEntry.Action.CREATE
+        ).count()
+        == 2
+    )  # the client itself, then the share
+
+
+def test_access_rows_refuse_update_and_delete(client, therapist, client_record):
+    sign_in(client, therapist)
+    client.get(reverse("patients:client_detail", kwargs={"client_id": client_record.pk}))
+    event = AccessEvent.objects.get()
+    event.page = "rewritten"
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigger exists on PostgreSQL only")
+@pytest.mark.parametrize("table", ["audit_accessevent", "auditlog_logentry"])
+def test_postgres_refuses_raw_rewrites_of_audit_rows(table, client, therapist, client_record):
+    from django.db import DatabaseError, transaction
+
+    sign_in(client, therapist)
+    client.get(reverse("patients:client_detail", kwargs={"client_id": client_record.pk}))
+    for statement in (f"UPDATE {table} SET id = id", f"DELETE FROM {table}"):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(statement)
+
+
+class TestAuditBrowser:
+    url = reverse("audit:audit_log")
+
+    def _views(self, client, therapist, clients):
+        for record in clients:
+            client.get(reverse("patients:client_detail", kwargs={"client_id": record.pk}))
+
+    def test_admin_filters_views_by_user_client_and_date(self, client, admin_user, therapist):
+        mine = factories.ClientFactory.create_batch(2, primary_therapist=therapist)
+        sign_in(client, therapist)
+        self._views(client, therapist, mine)
+        client.logout()
+        sign_in(client, admin_user)
+        response = client.get(self.url, {"client": mine[0].pk})
+        assert [e.client for e in response.context["page"].object_list] == [mine[0]]
+        response = client.get(self.url, {"user": admin_user.pk})
+        assert list(response.context["page"].object_list) == []
+        today = timezone.localdate(AccessEvent.objects.first().at).isoformat()  # clinic time
+        response = client.get(self.url, {"date_from": today, "date_to": today})
+        assert response.context["page"].paginator.count == 2
+        response = client.get(self.url, {"date_from": "2001-01-01", "date_to": "2001-01-02"})
+        assert response.context["page"].paginator.count == 0
+
+    def test_bad_date_range_explains_itself(self, client, admin_user):
+        sign_in(client, admin_user)
+        response = client.get(self.url, {"date_from": "2026-02-01", "date_to": "2026-01-01"})
+        assert "The end date must be on or after the start date." in response.content.decode()
+
+    def test_changes_tab_filters_by_client(self, client, admin_user, therapist):
+        first, second = factories.ClientFactory.create_batch(2, primary_therapist=therapist)
+        sign_in(client, admin_user)
+        response = client.get(self.url, {"kind": "changes", "client": second.pk})
+        entries = list(response.context["page"].object_list)
+        assert [e.object_pk for e in entries] == [str(second.pk)]
+        assert "Create" in response.content.decode()
+
+    def test_no_way_to_edit_or_delete_through_the_app(self, client, admin_user):
+        sign_in(client, admin_user)
+        assert client.post(self.url).status_code == 405
+
+    @pytest.mark.parametrize("kind", ["views", "changes"])
+    def test_query_count_does_not_grow_with_the_trail(self, client, admin_user, therapist, kind):
+        def count_queries():
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(self.url, {"kind": kind}).status_code == 200
+            return len(queries)
+
+        sign_in(client, therapist)
+        self._views(
+            client, therapist, factories.ClientFactory.create_batch(3, primary_therapist=therapist)
+        )
+        client.logout()
+        sign_in(client, admin_user)
+        small = count_queries()
+        client.logout()
+        sign_in(client, therapist)
+        self._views(
+            client, therapist, factories.ClientFactory.create_batch(30, primary_therapist=therapist)
+        )
+        client.logout()
+        sign_in(client, admin_user)
+        assert count_queries() == small

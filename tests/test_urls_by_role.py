@@ -1,0 +1,167 @@
+"""URL × role, generated from the URL conf: every view added later is covered automatically.
+
+- anonymous: every non-public URL redirects to sign-in;
+- a client: every staff URL is a 404 (no hint that it exists);
+- staff: every portal URL is a 404;
+- a therapist: any URL naming another therapist's client is a 404;
+- staff who have not passed two-factor reach nothing but the two-factor pages.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts.middleware import TWO_FACTOR_OPEN_URLS
+from tests import factories
+from tests.conftest import sign_in
+
+# Pages anyone may open: sign-in, password reset, health check.
+PUBLIC = {
+    "accounts:login",
+    "accounts:password_reset",
+    "accounts:password_reset_done",
+    "accounts:password_reset_confirm",
+    "accounts:password_reset_complete",
+    "healthz",
+}
+# Pages every signed-in person has, whatever the role.
+EVERYONE = {
+    "home",
+    "accounts:logout",
+    "accounts:account",
+    "accounts:password_change",
+    "accounts:password_change_done",
+}
+# Staff-only account pages (two-factor management).
+STAFF_ACCOUNT = {
+    "accounts:two_factor_setup",
+    "accounts:two_factor_verify",
+    "accounts:backup_codes",
+}
+NEEDS_POST = {"accounts:logout"}
+
+
+def _walk(patterns, namespace=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or ""
+            yield from _walk(entry.url_patterns, f"{namespace}{ns}:" if ns else namespace)
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield f"{namespace}{entry.name}", entry
+
+
+def all_url_names():
+    return sorted({name for name, _ in _walk(get_resolver().url_patterns)})
+
+
+def url_for(name: str, *, client_id: int = 0) -> str:
+    pattern = dict(_walk(get_resolver().url_patterns))[name]
+    params = re.findall(r"<(?:(\w+):)?(\w+)>", str(pattern.pattern))
+    kwargs = {}
+    for converter, param in params:
+        if param == "client_id":
+            kwargs[param] = client_id
+        elif converter == "int":
+            kwargs[param] = 1
+        else:
+            kwargs[param] = "x"
+    return reverse(name, kwargs=kwargs)
+
+
+def names_with_client_id():
+    return [
+        n
+        for n in all_url_names()
+        if "client_id" in str(dict(_walk(get_resolver().url_patterns))[n].pattern)
+    ]
+
+
+STAFF_URLS = [
+    n
+    for n in all_url_names()
+    if n not in PUBLIC | EVERYONE | STAFF_ACCOUNT and not n.startswith("portal:")
+]
+PORTAL_URLS = [n for n in all_url_names() if n.startswith("portal:")]
+
+
+def test_the_conf_has_the_pages_we_expect():
+    # Guards the generator itself: if it found nothing, every test below would pass vacuously.
+    assert "patients:client_detail" in STAFF_URLS
+    assert "audit:audit_log" in STAFF_URLS
+    assert "portal:home" in PORTAL_URLS
+    assert "patients:client_detail" in names_with_client_id()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", [n for n in all_url_names() if n not in PUBLIC])
+def test_anonymous_is_sent_to_sign_in(client, name, client_record):
+    url = url_for(name, client_id=client_record.pk)
+    response = client.post(url) if name in NEEDS_POST else client.get(url)
+    if name == "accounts:logout":
+        assert response.status_code == 302
+        return
+    assert response.status_code == 302, f"{name} answered {response.status_code}"
+    assert response["Location"].startswith(reverse("accounts:login")), name
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(PUBLIC - {"accounts:password_reset_confirm"}))
+def test_public_pages_open_without_sign_in(client, name):
+    assert client.get(url_for(name)).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", STAFF_URLS + sorted(STAFF_ACCOUNT))
+def test_client_gets_404_on_every_staff_url(client, name, client_record):
+    sign_in(client, client_record.user)
+    response = client.get(url_for(name, client_id=client_record.pk))
+    assert response.status_code == 404, f"{name} answered {response.status_code} to a client"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", PORTAL_URLS)
+@pytest.mark.parametrize("role", ["therapist", "admin"])
+def test_staff_get_404_on_portal_urls(client, name, role, therapist, admin_user, client_record):
+    sign_in(client, therapist if role == "therapist" else admin_user)
+    assert client.get(url_for(name, client_id=client_record.pk)).status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", names_with_client_id())
+def test_other_therapist_gets_404_for_a_client_not_theirs(
+    client, name, other_therapist, client_record
+):
+    sign_in(client, other_therapist)
+    assert client.get(url_for(name, client_id=client_record.pk)).status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", names_with_client_id())
+def test_owner_and_admin_open_client_urls(client, name, therapist, admin_user, client_record):
+    for user in (therapist, admin_user):
+        client.logout()
+        sign_in(client, user)
+        assert client.get(url_for(name, client_id=client_record.pk)).status_code == 200, name
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name", [n for n in STAFF_URLS + sorted(EVERYONE - NEEDS_POST) if n not in TWO_FACTOR_OPEN_URLS]
+)
+def test_unverified_staff_reach_only_two_factor_pages(client, name, therapist, client_record):
+    sign_in(client, therapist, verified=False)
+    response = client.get(url_for(name, client_id=client_record.pk))
+    assert response.status_code == 302, name
+    assert response["Location"].startswith(reverse("accounts:two_factor_setup")), name
+
+
+@pytest.mark.django_db
+def test_audit_trail_is_admin_only(client, therapist, admin_user):
+    sign_in(client, therapist)
+    assert client.get(reverse("audit:audit_log")).status_code == 404
+    client.logout()
+    sign_in(client, admin_user)
+    assert client.get(reverse("audit:audit_log")).status_code == 200
