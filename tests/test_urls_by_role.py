@@ -15,7 +15,6 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.middleware import TWO_FACTOR_OPEN_URLS
-from tests import factories
 from tests.conftest import sign_in
 
 # Pages anyone may open: sign-in, password reset, health check.

@@ -84,9 +84,12 @@ def test_postgres_refuses_raw_rewrites_of_audit_rows(table, client, therapist, c
     sign_in(client, therapist)
     client.get(reverse("patients:client_detail", kwargs={"client_id": client_record.pk}))
     for statement in (f"UPDATE {table} SET id = id", f"DELETE FROM {table}"):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(statement)
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
 
 
 class TestAuditBrowser:
@@ -118,7 +121,7 @@ class TestAuditBrowser:
         assert "The end date must be on or after the start date." in response.content.decode()
 
     def test_changes_tab_filters_by_client(self, client, admin_user, therapist):
-        first, second = factories.ClientFactory.create_batch(2, primary_therapist=therapist)
+        _first, second = factories.ClientFactory.create_batch(2, primary_therapist=therapist)
         sign_in(client, admin_user)
         response = client.get(self.url, {"kind": "changes", "client": second.pk})
         entries = list(response.context["page"].object_list)
