@@ -7,6 +7,8 @@ import io
 import qrcode
 import qrcode.image.svg
 from django.db import transaction
+from django_otp import devices_for_user, match_token
+from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -64,6 +66,25 @@ def backup_codes_regenerate(*, user: User) -> list[str]:
     codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
     StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
     return codes
+
+
+def token_verify(*, user: User, token: str) -> Device:
+    """The device that accepts ``token`` (authenticator or backup code), or a TwoFactorError that
+    says why not. django-otp slows guessing down after each wrong code (doubling waits)."""
+    for device in devices_for_user(user, confirmed=True):
+        allowed, _reason = device.verify_is_allowed()
+        if not allowed:
+            raise TwoFactorError(
+                "Too many wrong codes in a row. Wait a few seconds, then enter the code "
+                "currently shown in your app."
+            )
+    device = match_token(user, token)
+    if device is None:
+        raise TwoFactorError(
+            "That code did not work. Codes change every 30 seconds: enter the one shown now, "
+            "or use one of your backup codes."
+        )
+    return device
 
 
 def backup_codes_remaining(*, user: User) -> int:

@@ -10,7 +10,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
-from django_otp import match_token, user_has_device
+from django_otp import user_has_device
 
 from accounts import services
 from accounts.forms import EnrolForm, SignInForm, TokenForm
@@ -37,6 +37,12 @@ class SignInView(auth_views.LoginView):
         context["timed_out"] = self.request.GET.get("timeout") == "1"
         context["idle_minutes"] = settings.IDLE_TIMEOUT_SECONDS // 60
         return context
+
+
+def lockout_username(request: HttpRequest, credentials: dict | None) -> str:
+    """The account name django-axes counts failures against: the e-mail, case-insensitively."""
+    raw = (credentials or {}).get("username") or request.POST.get("username") or ""
+    return raw.strip().lower()
 
 
 def lockout(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
@@ -112,13 +118,10 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         return redirect(f"{reverse('accounts:two_factor_setup')}?next={_next_url(request)}")
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = match_token(user, form.cleaned_data["token"])
-        if device is None:
-            form.add_error(
-                "token",
-                "That code did not work. Codes change every 30 seconds: enter the one shown now, "
-                "or use one of your backup codes.",
-            )
+        try:
+            device = services.token_verify(user=user, token=form.cleaned_data["token"])
+        except services.TwoFactorError as error:
+            form.add_error("token", str(error))
         else:
             otp_login(request, device)
             if device.name == services.BACKUP_DEVICE_NAME:

@@ -6,5 +6,5 @@ from auditlog.registry import auditlog
 
 from patients.models import Client, ClientShare
 
-auditlog.register(Client, exclude_fields=["updated_at"])
+auditlog.register(Client, exclude_fields=["updated_at", "phone_digits"])
 auditlog.register(ClientShare)

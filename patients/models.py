@@ -22,6 +22,8 @@ class Client(models.Model):
     date_of_birth = models.DateField(null=True, blank=True)
     email = models.EmailField("e-mail address", blank=True)
     phone = models.CharField(max_length=32, blank=True)
+    # Digits only, for search whatever punctuation the number was typed with.
+    phone_digits = models.CharField(max_length=32, blank=True, editable=False, db_index=True)
     # The client's own portal login, once they accept an invitation (issue #3).
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -64,6 +66,13 @@ class Client(models.Model):
 
     def __str__(self) -> str:
         return self.full_name
+
+    def save(self, *args, **kwargs) -> None:
+        self.phone_digits = "".join(ch for ch in self.phone if ch.isdigit())
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "phone" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "phone_digits"}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("patients:client_detail", kwargs={"client_id": self.pk})

@@ -27,7 +27,7 @@ def client_list(*, user: User, search: str = "", archived: bool = False) -> Quer
             | Q(email__icontains=term)
         )
         if len(digits) >= 3:
-            match |= Q(phone__icontains=digits)
+            match |= Q(phone_digits__contains=digits)
         clients = clients.filter(match)
     return clients.order_by("last_name", "first_name", "id")
 
