@@ -39,3 +39,32 @@ class EnrolForm(TokenForm):
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         ),
     )
+
+
+STAFF_ROLE_CHOICES = [("therapist", "Therapist"), ("admin", "Admin")]
+
+
+class StaffInviteForm(forms.Form):
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150)
+    email = forms.EmailField(label="E-mail address")
+    role = forms.ChoiceField(choices=STAFF_ROLE_CHOICES, initial="therapist")
+
+    def clean_email(self) -> str:
+        from accounts.models import User
+
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("Someone already signs in with this e-mail address.")
+        return email
+
+
+class StaffEditForm(forms.Form):
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=STAFF_ROLE_CHOICES)
+    is_active = forms.BooleanField(
+        required=False,
+        label="Account active",
+        help_text="Untick to stop this person signing in. Their records and history are kept.",
+    )

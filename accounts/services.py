@@ -12,7 +12,7 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import User
+from accounts.models import Role, User
 
 BACKUP_CODE_COUNT = 10
 AUTHENTICATOR_NAME = "Authenticator app"
@@ -89,3 +89,80 @@ def token_verify(*, user: User, token: str) -> Device:
 
 def backup_codes_remaining(*, user: User) -> int:
     return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+# --- Staff management (admins). Users are never deleted (R24): deactivated instead.
+
+
+def staff_invite(
+    *, by: User, first_name: str, last_name: str, email: str, role: str, base_url: str
+) -> User:
+    """Create a staff account without a password and e-mail a link to choose one."""
+    if not by.is_admin:
+        raise PermissionError("Only admins add staff.")
+    if role not in (Role.ADMIN, Role.THERAPIST):
+        raise ValueError("Staff are admins or therapists.")
+    with transaction.atomic():
+        user = User(first_name=first_name, last_name=last_name, email=email.lower(), role=role)
+        user.set_unusable_password()
+        user.full_clean(exclude=["password"])
+        user.save()
+        transaction.on_commit(lambda: _send_set_password_email(user=user, base_url=base_url))
+    return user
+
+
+def _send_set_password_email(*, user: User, base_url: str) -> None:
+    from django.conf import settings
+    from django.contrib.auth.tokens import default_token_generator
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    link = base_url + reverse(
+        "accounts:password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    context = {"user": user, "link": link, "clinic": settings.CLINIC_NAME}
+    send_mail(
+        subject=f"Your {settings.CLINIC_NAME} account",
+        message=render_to_string("accounts/email/staff_invite.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+    )
+
+
+@transaction.atomic
+def staff_update(
+    *, by: User, user: User, first_name: str, last_name: str, role: str, is_active: bool
+) -> User:
+    if not by.is_admin:
+        raise PermissionError("Only admins change staff accounts.")
+    if user.pk == by.pk and (not is_active or role != Role.ADMIN):
+        raise StaffError("You cannot deactivate yourself or remove your own admin role.")
+    user.first_name, user.last_name, user.role, user.is_active = (
+        first_name,
+        last_name,
+        role,
+        is_active,
+    )
+    user.save(update_fields=["first_name", "last_name", "role", "is_active"])
+    return user
+
+
+@transaction.atomic
+def two_factor_reset(*, by: User, user: User) -> None:
+    """A lost phone: remove the authenticator and backup codes; the person enrols again at their
+    next sign-in. Recorded in the audit trail (the devices are registered with auditlog)."""
+    if not by.is_admin:
+        raise PermissionError("Only admins reset two-factor sign-in.")
+    for device in [*TOTPDevice.objects.filter(user=user), *StaticDevice.objects.filter(user=user)]:
+        device.delete()
+
+
+class StaffError(Exception):
+    pass

@@ -1,25 +1,23 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from audit import selectors
 from audit.forms import AuditFilterForm
+from kap_clinic.access import admin_required
 
 PAGE_SIZE = 50
 KINDS = {"views": "Record views", "changes": "Changes"}
 
 
-@login_required
+@admin_required
 @require_GET
 def audit_log(request: HttpRequest) -> HttpResponse:
     """R22: admins browse who viewed and who changed which client record. Read-only: there is no
     page, form or URL that edits or deletes an audit row."""
-    if not request.user.is_admin:
-        raise Http404
     kind = request.GET.get("kind") if request.GET.get("kind") in KINDS else "views"
     form = AuditFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}

@@ -11,8 +11,10 @@ Every view and every queryset of client data goes through ``visible_clients`` or
 
 from __future__ import annotations
 
+from functools import wraps
 from typing import TYPE_CHECKING
 
+from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
@@ -69,3 +71,25 @@ def client_for_view(
         raise Http404 from None
     access_record(request=request, client=client, page=page)
     return client
+
+
+def _role_required(test):
+    """Page gates by role. The wrong role gets a 404 (no hint that the page exists); anonymous
+    users are sent to sign in first. Applied outermost, before any method check."""
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not test(request.user):
+                raise Http404
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+staff_required = _role_required(lambda user: user.is_clinic_staff)
+admin_required = _role_required(lambda user: user.is_admin)
+client_required = _role_required(lambda user: user.is_client)

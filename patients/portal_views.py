@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from kap_clinic.access import client_for_view
+from kap_clinic.access import client_for_view, client_required
 from patients.models import Client
-
-
-def client_required(view):
-    @login_required
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_client:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
 
 
 @client_required

@@ -1,28 +1,13 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from kap_clinic.access import client_for_view
+from kap_clinic.access import client_for_view, staff_required
 from patients import selectors
 
 PAGE_SIZE = 25
-
-
-def staff_required(view):
-    """Staff pages: clients get a 404 (no hint that a staff page exists)."""
-
-    @login_required
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_clinic_staff:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
 
 
 @staff_required

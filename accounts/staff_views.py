@@ -1,0 +1,82 @@
+"""Admins manage staff accounts: add (by e-mailed link), edit, deactivate, reset two-factor."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import Exists, OuterRef
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import services
+from accounts.forms import StaffEditForm, StaffInviteForm
+from accounts.models import STAFF_ROLES, User
+from kap_clinic.access import admin_required
+
+
+def _staff():
+    enrolled = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+    return User.objects.filter(role__in=STAFF_ROLES).annotate(two_factor=Exists(enrolled))
+
+
+@admin_required
+def staff_list(request: HttpRequest) -> HttpResponse:
+    staff = _staff().order_by("-is_active", "last_name", "first_name")
+    return render(request, "accounts/staff_list.html", {"staff": staff})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def staff_add(request: HttpRequest) -> HttpResponse:
+    form = StaffInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = services.staff_invite(
+            by=request.user,
+            base_url=request.build_absolute_uri("/").rstrip("/"),
+            **form.cleaned_data,
+        )
+        messages.success(
+            request,
+            f"{user.get_full_name()} was added. They have been e-mailed a link to choose a "
+            "password; they set up two-factor sign-in when they first sign in.",
+        )
+        return redirect("accounts:staff_list")
+    return render(request, "accounts/staff_form.html", {"form": form, "adding": True})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def staff_edit(request: HttpRequest, user_id: int) -> HttpResponse:
+    member = get_object_or_404(_staff(), pk=user_id)
+    initial = {
+        "first_name": member.first_name,
+        "last_name": member.last_name,
+        "role": member.role,
+        "is_active": member.is_active,
+    }
+    form = StaffEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.staff_update(by=request.user, user=member, **form.cleaned_data)
+        except services.StaffError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"Saved changes to {member.get_full_name()}.")
+            return redirect("accounts:staff_list")
+    return render(
+        request, "accounts/staff_form.html", {"form": form, "member": member, "adding": False}
+    )
+
+
+@admin_required
+@require_POST
+def staff_two_factor_reset(request: HttpRequest, user_id: int) -> HttpResponse:
+    member = get_object_or_404(_staff(), pk=user_id)
+    services.two_factor_reset(by=request.user, user=member)
+    messages.success(
+        request,
+        f"Two-factor sign-in was reset for {member.get_full_name()}. They will set up a new "
+        "authenticator at their next sign-in.",
+    )
+    return redirect("accounts:staff_edit", user_id=member.pk)
