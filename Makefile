@@ -34,7 +34,7 @@ seed: migrate
 
 ## run: web server + Celery worker + beat on SQLite and the filesystem broker; Ctrl-C stops all.
 run: seed
-	$(BIN)/honcho start -f Procfile
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 browser:
 	@if [ -x "$(CHROMIUM)" ]; then :; \
