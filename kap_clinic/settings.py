@@ -188,6 +188,11 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="KAP Clinic <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 CLINIC_NAME = env.str("CLINIC_NAME", default="KAP Clinic")
+# Country assumed for phone numbers typed without a country code (ISO 3166 code).
+PHONE_REGION = env.str("PHONE_REGION", default="US")
+# Crisis line shown to clients (R20 confirmation page, portal footer).
+CRISIS_LINE = env.str("CRISIS_LINE", default="call or text 988 (US Suicide & Crisis Lifeline)")
+PORTAL_INVITATION_DAYS = env.int("PORTAL_INVITATION_DAYS", default=7)
 
 # --- Security headers. HTTPS in production (R22 transmission security).
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

@@ -4,7 +4,23 @@ audit browser can filter by client."""
 
 from auditlog.registry import auditlog
 
-from patients.models import Client, ClientShare
+from patients.models import (
+    Alert,
+    Client,
+    ClientFlag,
+    ClientShare,
+    Intake,
+    PortalInvitation,
+    QuestionnaireRequest,
+    QuestionnaireResponse,
+)
 
 auditlog.register(Client, exclude_fields=["updated_at", "phone_digits"])
 auditlog.register(ClientShare)
+auditlog.register(ClientFlag)
+# Draft autosaves change `answers` every few seconds; the trail records every version of them.
+auditlog.register(Intake, exclude_fields=["updated_at"])
+auditlog.register(PortalInvitation, exclude_fields=["token_hash"])
+auditlog.register(QuestionnaireRequest)
+auditlog.register(QuestionnaireResponse)
+auditlog.register(Alert)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from patients import portal_views
 
@@ -6,4 +6,6 @@ app_name = "portal"
 
 urlpatterns = [
     path("", portal_views.home, name="home"),
+    path("intake/", include("patients.intake_portal_urls")),
+    path("questionnaires/", include("patients.questionnaire_portal_urls")),
 ]

@@ -19,9 +19,21 @@ class Client(models.Model):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     preferred_name = models.CharField(max_length=100, blank=True)
+    pronouns = models.CharField(max_length=40, blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
     email = models.EmailField("e-mail address", blank=True)
     phone = models.CharField(max_length=32, blank=True)
+    address = models.TextField(blank=True, max_length=500)
+    emergency_contact_name = models.CharField(max_length=150, blank=True)
+    emergency_contact_relationship = models.CharField(max_length=60, blank=True)
+    emergency_contact_phone = models.CharField(max_length=32, blank=True)
+    # R15: the person who takes the client home after a dosing session.
+    chaperone_name = models.CharField("default chaperone", max_length=150, blank=True)
+    chaperone_phone = models.CharField("chaperone phone", max_length=32, blank=True)
+    # S 000: the in-person medical assessment is usually done by the client's own doctor.
+    pcp_name = models.CharField("primary care provider", max_length=150, blank=True)
+    pcp_practice = models.CharField("practice", max_length=150, blank=True)
+    pcp_phone = models.CharField("practice phone", max_length=32, blank=True)
     # Digits only, for search whatever punctuation the number was typed with.
     phone_digits = models.CharField(max_length=32, blank=True, editable=False, db_index=True)
     # The client's own portal login, once they accept an invitation (issue #3).
@@ -124,6 +136,51 @@ class ClientShare(models.Model):
 
     def __str__(self) -> str:
         return f"Client #{self.client_id} shared with user #{self.therapist_id}"
+
+    def get_additional_data(self) -> dict:
+        return {"client_id": self.client_id}
+
+
+class FlagCode(models.TextChoices):
+    """R18: conditions the prescriber must review. Shown, carried into the referral; never a
+    silent block."""
+
+    HYPERTENSION = "hypertension", "Uncontrolled high blood pressure"
+    PSYCHOSIS = "psychosis", "Psychosis, schizophrenia or schizoaffective disorder"
+    DISSOCIATIVE = "dissociative", "Dissociative disorder"
+    MANIA = "mania", "Mania / bipolar disorder"
+    SUICIDAL_IDEATION = "suicidal_ideation", "Active suicidal ideation"
+    SUBSTANCE_USE = "substance_use", "Substance use disorder"
+    PREGNANCY = "pregnancy", "Pregnancy or breastfeeding"
+    GLAUCOMA = "glaucoma", "Glaucoma / raised eye pressure"
+    CARDIAC = "cardiac", "Heart disease or arrhythmia"
+    LIVER = "liver", "Liver disease"
+    BLADDER = "bladder", "Bladder problems (cystitis)"
+    HYPERTHYROIDISM = "hyperthyroidism", "Hyperthyroidism"
+    ANEURYSM = "aneurysm", "Aneurysm, AVM or brain haemorrhage"
+    KETAMINE_ALLERGY = "ketamine_allergy", "Ketamine allergy"
+
+
+class ClientFlag(models.Model):
+    """One R18 flag raised by a submitted intake, with the answers that raised it."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="flags")
+    intake = models.ForeignKey("patients.Intake", on_delete=models.PROTECT, related_name="flags")
+    code = models.CharField(max_length=32, choices=FlagCode.choices)
+    # [{"question": "...", "answer": "..."}] as the client saw and answered them.
+    evidence = models.JSONField(default=list)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    # False once an amended intake has replaced the one that raised it (kept, never deleted).
+    is_current = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["intake", "code"], name="client_flag_once_per_intake")
+        ]
+
+    def __str__(self) -> str:
+        return self.get_code_display()
 
     def get_additional_data(self) -> dict:
         return {"client_id": self.client_id}
