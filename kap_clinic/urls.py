@@ -2,12 +2,14 @@ from django.urls import include, path
 
 from accounts import views as account_views
 from kap_clinic import views
+from patients import portal_views
 
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("clients/", include("patients.urls")),
     path("portal/", include("patients.portal_urls")),
+    path("welcome/<str:token>/", portal_views.invitation_accept, name="invitation_accept"),
     path("audit/", include("audit.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Fieldset, Layout, Row
+from django import forms
+from django.contrib.auth.password_validation import password_validators_help_text_html
+
+from accounts.models import Role, User
+from patients.models import Client
+from patients.models.clients import FlagCode
+from patients.validators import normalize_phone, validate_date_of_birth
+
+PHONE_FIELDS = ("phone", "emergency_contact_phone", "chaperone_phone", "pcp_phone")
+
+
+class ClientForm(forms.ModelForm):
+    """The client record as staff edit it. Validation messages say what is allowed (R17)."""
+
+    primary_therapist = forms.ModelChoiceField(
+        queryset=User.objects.filter(role=Role.THERAPIST, is_active=True),
+        required=False,
+        help_text="Only admins choose this; therapists add clients to their own caseload.",
+    )
+
+    class Meta:
+        model = Client
+        fields = [
+            "first_name",
+            "last_name",
+            "preferred_name",
+            "pronouns",
+            "date_of_birth",
+            "email",
+            "phone",
+            "address",
+            "emergency_contact_name",
+            "emergency_contact_relationship",
+            "emergency_contact_phone",
+            "chaperone_name",
+            "chaperone_phone",
+            "pcp_name",
+            "pcp_practice",
+            "pcp_phone",
+        ]
+        labels = {
+            "first_name": "First name (legal)",
+            "last_name": "Last name (legal)",
+            "emergency_contact_name": "Name",
+            "emergency_contact_relationship": "Relationship",
+            "emergency_contact_phone": "Phone",
+            "chaperone_name": "Name",
+            "chaperone_phone": "Phone",
+            "pcp_name": "Doctor's name",
+            "pcp_practice": "Practice",
+            "pcp_phone": "Phone",
+        }
+        help_texts = {
+            "email": "Used for the client portal invitation and sign-in.",
+            "chaperone_name": "The adult who takes the client home after each dosing session.",
+        }
+        widgets = {
+            "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "address": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if not user.is_admin:
+            del self.fields["primary_therapist"]
+        else:
+            self.fields["primary_therapist"].required = True
+            if self.instance.pk:
+                self.fields["primary_therapist"].initial = self.instance.primary_therapist_id
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        therapist = ["primary_therapist"] if user.is_admin else []
+        self.helper.layout = Layout(
+            Fieldset(
+                "Client",
+                Row(Column("first_name"), Column("last_name")),
+                Row(Column("preferred_name"), Column("pronouns"), Column("date_of_birth")),
+                Row(Column("email"), Column("phone")),
+                "address",
+                *therapist,
+            ),
+            Fieldset(
+                "Emergency contact",
+                Row(
+                    Column("emergency_contact_name"),
+                    Column("emergency_contact_relationship"),
+                    Column("emergency_contact_phone"),
+                ),
+            ),
+            Fieldset("Default chaperone", Row(Column("chaperone_name"), Column("chaperone_phone"))),
+            Fieldset(
+                "Primary care provider",
+                Row(Column("pcp_name"), Column("pcp_practice"), Column("pcp_phone")),
+            ),
+        )
+
+    def clean_date_of_birth(self):
+        value = self.cleaned_data.get("date_of_birth")
+        validate_date_of_birth(value)
+        return value
+
+    def clean_email(self):
+        email = (self.cleaned_data.get("email") or "").strip().lower()
+        if email:
+            clash = Client.objects.active().filter(email__iexact=email)
+            if self.instance.pk:
+                clash = clash.exclude(pk=self.instance.pk)
+            if clash.exists():
+                raise forms.ValidationError(
+                    "Another active client already uses this e-mail address."
+                )
+        return email
+
+    def _clean_phone(self, name):
+        return normalize_phone(self.cleaned_data.get(name, ""))
+
+    def clean_phone(self):
+        return self._clean_phone("phone")
+
+    def clean_emergency_contact_phone(self):
+        return self._clean_phone("emergency_contact_phone")
+
+    def clean_chaperone_phone(self):
+        return self._clean_phone("chaperone_phone")
+
+    def clean_pcp_phone(self):
+        return self._clean_phone("pcp_phone")
+
+
+class ArchiveForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        label="Reason for archiving",
+        help_text="For example: treatment ended, moved away. The record is kept.",
+    )
+
+
+class ClientFilterForm(forms.Form):
+    SORTS = [
+        ("name", "Name (A–Z)"),
+        ("-created", "Newest first"),
+        ("flags", "Most flags first"),
+    ]
+    STATUSES = [
+        ("", "Any stage"),
+        ("not_invited", "Not invited to the portal"),
+        ("invited", "Invited, not signed up yet"),
+        ("intake_due", "Intake not submitted"),
+        ("intake_to_review", "Intake waiting for review"),
+        ("intake_reviewed", "Intake reviewed"),
+    ]
+    q = forms.CharField(required=False, max_length=100, label="Search by name, e-mail or phone")
+    status = forms.ChoiceField(required=False, choices=STATUSES, label="Stage")
+    flag = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any"), ("any", "Any flag raised"), *FlagCode.choices],
+        label="Flag for prescriber review",
+    )
+    sort = forms.ChoiceField(required=False, choices=SORTS, label="Sort by")
+    archived = forms.BooleanField(required=False, label="Show archived clients")
+
+
+class SetPasswordForm(forms.Form):
+    password1 = forms.CharField(
+        label="Choose a password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "autofocus": True}),
+        help_text=password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Type it again",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", "The two passwords are not the same.")
+        return data
