@@ -1,0 +1,32 @@
+/* Intake form autosave (R17): htmx posts the form 2 s after typing stops (hx-trigger on the form).
+   This file adds the 30-second backstop, only while there are unsaved changes: a timer that fired
+   regardless would count as activity and keep an unattended session from the R22 idle logoff. */
+(function () {
+  "use strict";
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("[data-intake-form]");
+    if (!form || !window.htmx) {
+      return;
+    }
+    var dirty = false;
+    var markDirty = function () {
+      dirty = true;
+    };
+    form.addEventListener("input", markDirty);
+    form.addEventListener("change", markDirty);
+    form.addEventListener("htmx:beforeRequest", function () {
+      dirty = false;
+    });
+    form.addEventListener("htmx:afterRequest", function (event) {
+      if (!event.detail.successful) {
+        dirty = true; // try again on the next tick
+      }
+    });
+    window.setInterval(function () {
+      if (dirty) {
+        window.htmx.trigger(form, "intake:autosave");
+      }
+    }, 30000);
+  });
+})();
