@@ -95,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "kap_clinic.context_processors.clinic",
+                "patients.context_processors.alerts",
             ],
         },
     },

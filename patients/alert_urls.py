@@ -1,7 +1,12 @@
 """Staff safety alerts (R20), under /clients/alerts/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from patients import alert_views as views
 
 app_name = "alerts"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.alert_list, name="alert_list"),
+    path("<int:alert_id>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
+]

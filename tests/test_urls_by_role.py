@@ -46,13 +46,25 @@ STAFF_ACCOUNT = {
 NEEDS_POST = {"accounts:logout"}
 
 
-def _walk(patterns, namespace=""):
+class _Route:
+    """A URL pattern with the route of every include above it (e.g. the ``<int:client_id>/`` of
+    ``clients/<int:client_id>/questionnaires/``), so nested pages are recognised too."""
+
+    def __init__(self, pattern: str):
+        self.pattern = pattern
+
+
+def _walk(patterns, namespace="", prefix=""):
     for entry in patterns:
         if isinstance(entry, URLResolver):
             ns = entry.namespace or ""
-            yield from _walk(entry.url_patterns, f"{namespace}{ns}:" if ns else namespace)
+            yield from _walk(
+                entry.url_patterns,
+                f"{namespace}{ns}:" if ns else namespace,
+                prefix + str(entry.pattern),
+            )
         elif isinstance(entry, URLPattern) and entry.name:
-            yield f"{namespace}{entry.name}", entry
+            yield f"{namespace}{entry.name}", _Route(prefix + str(entry.pattern))
 
 
 def all_url_names():
