@@ -37,6 +37,9 @@ class AnswersForm(forms.Form):
         """(number, bound field) pairs for the template."""
         return [(number, self[f"item_{number}"]) for number in range(1, len(self.fields) + 1)]
 
+    def missing_count(self) -> int:
+        return sum(1 for _number, field in self.questions() if field.errors)
+
     def error_links(self):
         """(anchor, message) for the error summary: each links to its question's first answer."""
         links = [("", error) for error in self.non_field_errors()]

@@ -21,3 +21,9 @@ def instrument_name(key: str) -> str:
     """ "phq9" → "PHQ-9"."""
     spec = scoring.DEFINITIONS.get(key)
     return spec.name if spec else key
+
+
+@register.filter
+def question_count(key: str) -> int:
+    spec = scoring.DEFINITIONS.get(key)
+    return len(spec.items) if spec else 0
