@@ -5,10 +5,13 @@ A client only ever reaches their own record (client_for_view on their own id); s
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from kap_clinic.access import client_for_view, client_required
@@ -36,6 +39,21 @@ def _own_client(request: HttpRequest, *, page: str) -> Client:
     return client_for_view(request, own, page=page)
 
 
+def _nothing_to_fill_in(request, client: Client, definition: scoring.Definition) -> HttpResponse:
+    just_sent = client.questionnaire_responses.filter(
+        instrument=definition.key, submitted_at__gte=timezone.now() - timedelta(minutes=30)
+    ).exists()
+    if just_sent:  # usually a second tap on "Send": the first one was stored
+        messages.info(request, f"We already have your {definition.name} answers. Thank you.")
+    else:
+        messages.info(
+            request,
+            f"There is no {definition.name} for you to fill in right now. Your therapist will "
+            "ask when it is time to fill it in again.",
+        )
+    return redirect("portal:questionnaires:list")
+
+
 @client_required
 def questionnaire_list(request: HttpRequest) -> HttpResponse:
     client = _own_client(request, page="Portal questionnaires")
@@ -58,13 +76,11 @@ def questionnaire_fill(request: HttpRequest, instrument: str) -> HttpResponse:
     except ValueError:
         raise Http404 from None
     client = _own_client(request, page=f"Portal {definition.name}")
-    if not services.client_may_start(client=client, instrument=instrument):
-        messages.info(
-            request,
-            f"There is no {definition.name} for you to fill in right now. Your therapist will "
-            "ask when it is time to fill it in again.",
-        )
-        return redirect("portal:questionnaires:list")
+    # A POST is checked by the service, under a lock, so that a double tap stores once.
+    if request.method == "GET" and not services.client_may_start(
+        client=client, instrument=instrument
+    ):
+        return _nothing_to_fill_in(request, client, definition)
     form = AnswersForm(request.POST or None, instrument=instrument)
     if request.method == "POST" and form.is_valid():
         try:
@@ -75,6 +91,8 @@ def questionnaire_fill(request: HttpRequest, instrument: str) -> HttpResponse:
                 by=request.user,
                 base_url=request.build_absolute_uri("/").rstrip("/"),
             )
+        except services.NotRequestedError:
+            return _nothing_to_fill_in(request, client, definition)
         except services.QuestionnaireError as error:
             form.add_error(None, str(error))
         else:

@@ -32,6 +32,10 @@ class QuestionnaireError(Exception):
     """A rule refused the change; the message is for the clinician or the client."""
 
 
+class NotRequestedError(QuestionnaireError):
+    """The client has nothing of this questionnaire to fill in (already done, or not asked)."""
+
+
 class TransientEmailError(Exception):
     """The mail server may accept the message later: the task retries."""
 
@@ -126,8 +130,6 @@ def questionnaire_submit(
     if is_own:
         if client.is_archived or not by.is_active:
             raise QuestionnaireError("Your portal is closed. Please contact the clinic.")
-        if not client_may_start(client=client, instrument=instrument):
-            raise QuestionnaireError("This questionnaire has not been requested by the clinic.")
     else:
         _require_staff_change(by, client)
     try:
@@ -136,6 +138,11 @@ def questionnaire_submit(
         raise QuestionnaireError(str(error)) from error
 
     with transaction.atomic():
+        # One submission at a time per client: a double tap on "Send" must not store (and alert)
+        # twice. The second one finds the request completed and is refused.
+        Client.objects.select_for_update().filter(pk=client.pk).values_list("pk").first()
+        if is_own and not client_may_start(client=client, instrument=instrument):
+            raise NotRequestedError("This questionnaire has not been requested by the clinic.")
         open_request = _open_request(client=client, instrument=instrument, request=request)
         response = QuestionnaireResponse.objects.create(
             client=client,

@@ -4,8 +4,10 @@ alert and an e-mail without clinical detail (R25), sent exactly once; acknowledg
 from __future__ import annotations
 
 import smtplib
+import time
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection
@@ -13,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from kap_clinic.celery import app
 from patients import questionnaire_services as services
 from patients.models import Alert
 from patients.tasks import send_alert_email
@@ -129,6 +132,20 @@ def test_a_permanent_refusal_is_not_retried(client_record, therapist, settings):
     submit(client_record, "phq9", PHQ9_ITEM9)
     settings.EMAIL_BACKEND = "tests.patients.test_alerts.RefusingBackend"
     assert services.alert_email_send(alert_id=Alert.objects.get().pk) is False
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_sends_the_alert_email_once(redis_url, client_record, therapist):
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        submit(client_record, "phq9", PHQ9_ITEM9)  # commits: the task is queued on Redis
+        deadline = time.monotonic() + 20
+        while not mail.outbox:
+            assert time.monotonic() < deadline, "the worker did not send within 20 s"
+            time.sleep(0.2)
+    (message,) = mail.outbox
+    assert message.to == [therapist.email]
+    assert Alert.objects.get().email_sent_at is not None
 
 
 def test_the_task_has_an_explicit_name():

@@ -145,14 +145,24 @@ def test_the_result_page_without_item9_has_no_crisis_box(client, client_record):
 
 
 def test_a_questionnaire_not_requested_sends_the_client_back_to_the_list(client, client_record):
-    submit(client_record, "phq9", PHQ9_CALM)
     sign_in(client, client_record.user)
-    response = client.get(fill_url("phq9"), follow=True)
+    response = client.get(fill_url("pcl5"), follow=True)
     assert response.redirect_chain[-1][0] == PORTAL_LIST
-    assert "There is no PHQ-9 for you to fill in right now." in response.content.decode()
-    assert client.post(fill_url("phq9"), post_data(PHQ9_CALM)).status_code == 302
-    assert QuestionnaireResponse.objects.count() == 1
+    assert "There is no PCL-5 for you to fill in right now." in response.content.decode()
+    assert client.post(fill_url("pcl5"), post_data([0] * 20)).status_code == 302
+    assert not QuestionnaireResponse.objects.exists()
     assert client.get(fill_url("bdi")).status_code == 404
+
+
+def test_a_second_tap_on_send_stores_once(client, client_record, therapist):
+    request_for(client_record, "phq9", therapist)
+    submit(client_record, "gad7", GAD7_MILD)  # not the baseline path: only the request allows it
+    submit(client_record, "phq9", PHQ9_CALM)
+    # The form was open before the first tap went through; the second POST comes in after it.
+    sign_in(client, client_record.user)
+    response = client.post(fill_url("phq9"), post_data(PHQ9_CALM), follow=True)
+    assert "We already have your PHQ-9 answers. Thank you." in response.content.decode()
+    assert QuestionnaireResponse.objects.filter(instrument="phq9").count() == 1
 
 
 def test_client_b_cannot_see_client_as_result(client, client_record, other_client_record):
