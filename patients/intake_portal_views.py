@@ -26,11 +26,11 @@ from patients.intake_forms import (
 from patients.intake_schema import (
     CONSENT_SLUG,
     STEPS,
-    answer_rows,
     get_step,
     neighbours,
     step_number,
 )
+from patients.intake_selectors import answer_rows
 from patients.models import Client
 
 

@@ -9,7 +9,7 @@ details onto the client record all read this one description, so a question is w
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from patients.models.clients import FlagCode
@@ -136,7 +136,7 @@ STEPS: tuple[Step, ...] = (
         intro="How to reach you, and how you would like us to address you.",
         sections=(
             Section(
-                "About you",
+                "Name and date of birth",
                 (
                     Question(
                         "preferred_name",
@@ -572,44 +572,3 @@ def client_fields() -> Iterator[tuple[str, Question]]:
         for question in step.questions:
             if question.client_field:
                 yield step.slug, question
-
-
-@dataclass
-class AnswerRow:
-    question: Question
-    value: object
-    text: str
-    flagged: bool
-
-
-@dataclass
-class StepAnswers:
-    step: Step
-    rows: list[AnswerRow] = field(default_factory=list)
-    complete: bool = True
-
-
-def answer_rows(answers: dict, *, complete: dict[str, bool] | None = None) -> list[StepAnswers]:
-    """Every step with its questions and answers, for the review pages (portal and staff)."""
-    result = []
-    for step in STEPS:
-        values = answers.get(step.slug) or {}
-        rows = []
-        for question in step.questions:
-            value = values.get(question.key)
-            rows.append(
-                AnswerRow(
-                    question=question,
-                    value=value,
-                    text=question.display(value),
-                    flagged=bool(question.flag) and value in FLAG_ANSWERS,
-                )
-            )
-        result.append(
-            StepAnswers(
-                step=step,
-                rows=rows,
-                complete=True if complete is None else complete.get(step.slug, False),
-            )
-        )
-    return result

@@ -6,8 +6,53 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from patients.intake_forms import completed_steps
-from patients.intake_schema import STEPS, Step, StepAnswers, answer_rows
+from patients.intake_schema import FLAG_ANSWERS, STEPS, Question, Step
 from patients.models import Client, ClientFlag, ConsentDocument, Intake
+
+
+@dataclass
+class AnswerRow:
+    question: Question
+    value: object
+    text: str
+    flagged: bool
+
+
+@dataclass
+class StepAnswers:
+    step: Step
+    # (section title, rows); the title is blank when the step has a single section.
+    sections: list[tuple[str, list[AnswerRow]]] = field(default_factory=list)
+    complete: bool = True
+
+
+def answer_rows(answers: dict, *, complete: dict[str, bool] | None = None) -> list[StepAnswers]:
+    """Every step with its questions and answers, for the review pages (portal and staff)."""
+    result = []
+    for step in STEPS:
+        values = answers.get(step.slug) or {}
+        sections = []
+        for section in step.sections:
+            rows = []
+            for question in section.questions:
+                value = values.get(question.key)
+                rows.append(
+                    AnswerRow(
+                        question=question,
+                        value=value,
+                        text=question.display(value),
+                        flagged=bool(question.flag) and value in FLAG_ANSWERS,
+                    )
+                )
+            sections.append((section.title if len(step.sections) > 1 else "", rows))
+        result.append(
+            StepAnswers(
+                step=step,
+                sections=sections,
+                complete=True if complete is None else complete.get(step.slug, False),
+            )
+        )
+    return result
 
 
 def intake_summary(*, client: Client) -> dict:
