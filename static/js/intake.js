@@ -23,6 +23,21 @@
         dirty = true; // try again on the next tick
       }
     });
+    // Signed out meanwhile (another tab, the session's hard limit): the autosave was answered by
+    // the sign-in page. Reload, so the server sends the client to sign in and back here.
+    form.addEventListener("htmx:beforeSwap", function (event) {
+      var url = event.detail.xhr.responseURL;
+      if (url && !/\/autosave\/$/.test(new URL(url).pathname)) {
+        event.detail.shouldSwap = false;
+        window.location.reload();
+      }
+    });
+    // Refused (403: the CSRF cookie was cleared): a fresh page gets a new one, or the sign-in page.
+    form.addEventListener("htmx:responseError", function (event) {
+      if (event.detail.xhr.status === 403) {
+        window.location.reload();
+      }
+    });
     window.setInterval(function () {
       if (dirty) {
         window.htmx.trigger(form, "intake:autosave");
