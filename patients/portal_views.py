@@ -25,7 +25,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return render(request, "portal/no_record.html", status=404)
     client = client_for_view(request, own, page="Portal home")
     intake_task = intake_selectors.portal_intake_task(client=client)
-    due_requests = list(questionnaire_selectors.due_requests(client=client))
+    questionnaire_todo = questionnaire_selectors.portal_todo(client=client)
     return render(
         request,
         "portal/home.html",
@@ -33,7 +33,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "client": client,
             "intake_task": intake_task,
             "intake_not_started": not client.intakes.exists(),
-            "due_requests": due_requests,
+            "questionnaire_todo": questionnaire_todo,
         },
     )
 
