@@ -154,3 +154,20 @@ class TestAuditBrowser:
         client.logout()
         sign_in(client, admin_user)
         assert count_queries() == small
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "198.51.100.9", "10.0.0.2"),  # no trusted proxy: the header is ignored (forgeable)
+        (1, "198.51.100.9", "198.51.100.9"),
+        (1, "203.0.113.66, 198.51.100.9", "198.51.100.9"),  # forged first hop ignored
+        (2, "198.51.100.9, 10.0.0.7", "198.51.100.9"),
+    ],
+)
+def test_client_address_behind_trusted_proxies(rf, settings, proxies, forwarded, expected):
+    from audit.services import client_ip
+
+    settings.PROXY_COUNT = proxies
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
