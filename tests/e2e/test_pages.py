@@ -24,7 +24,7 @@ def test_password_reset_by_e_mail(page: Page, live_server, new_browser, screensh
     page.get_by_role("link", name="Forgot your password?").click()
     expect(page.get_by_role("heading", name="Reset your password")).to_be_visible()
     screenshot(page, "password-reset")
-    page.get_by_label("Email").fill(therapist.email)
+    page.get_by_label("E-mail address").fill(therapist.email)
     page.get_by_role("button", name="Send the link").click()
     expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
     screenshot(page, "password-reset-sent")
