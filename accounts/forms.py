@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
 
 class SignInForm(AuthenticationForm):
@@ -15,6 +15,14 @@ class SignInForm(AuthenticationForm):
             "Passwords are case-sensitive. After 5 failed attempts sign-in is locked for a while."
         ),
     }
+
+
+class ResetRequestForm(PasswordResetForm):
+    email = forms.EmailField(
+        label="E-mail address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
 
 
 class TokenForm(forms.Form):

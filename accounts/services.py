@@ -7,7 +7,6 @@ import io
 import qrcode
 import qrcode.image.svg
 from django.db import transaction
-from django_otp import devices_for_user, match_token
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -40,20 +39,24 @@ def totp_qr_svg(*, device: TOTPDevice) -> str:
     return buffer.getvalue().decode()
 
 
-@transaction.atomic
 def totp_device_confirm(*, user: User, device: TOTPDevice, token: str) -> list[str]:
     """Confirm the authenticator with a code from it; returns fresh backup codes to show once."""
     if device.user_id != user.pk or device.confirmed:
         raise TwoFactorError("This enrolment is no longer valid. Reload the page to start again.")
+    allowed, _reason = device.verify_is_allowed()
+    if not allowed:
+        raise TwoFactorError(THROTTLED)
     if not device.verify_token(token.replace(" ", "")):
         raise TwoFactorError(
             "That code did not match. Check that your phone's clock is right and enter the "
             "6-digit code currently shown in your authenticator app."
         )
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    return backup_codes_regenerate(user=user)
+    # Outside the transaction above: a wrong code's throttling count must survive the refusal.
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        return backup_codes_regenerate(user=user)
 
 
 @transaction.atomic
@@ -68,23 +71,36 @@ def backup_codes_regenerate(*, user: User) -> list[str]:
     return codes
 
 
+THROTTLED = (
+    "Too many wrong codes in a row. Wait a few seconds, then enter the code currently shown in "
+    "your app."
+)
+
+
+def _is_authenticator_code(token: str) -> bool:
+    # Authenticator codes are 6 digits; backup codes are 8 letters and digits. Sending each code
+    # only to its own kind of device keeps a backup code from counting as a wrong authenticator
+    # code (which would make django-otp throttle the next real one).
+    return len(token) == 6 and token.isdigit()
+
+
 def token_verify(*, user: User, token: str) -> Device:
     """The device that accepts ``token`` (authenticator or backup code), or a TwoFactorError that
     says why not. django-otp slows guessing down after each wrong code (doubling waits)."""
-    for device in devices_for_user(user, confirmed=True):
+    token = token.replace(" ", "").strip()
+    model = TOTPDevice if _is_authenticator_code(token) else StaticDevice
+    devices = list(model.objects.filter(user=user, confirmed=True))
+    for device in devices:
         allowed, _reason = device.verify_is_allowed()
         if not allowed:
-            raise TwoFactorError(
-                "Too many wrong codes in a row. Wait a few seconds, then enter the code "
-                "currently shown in your app."
-            )
-    device = match_token(user, token)
-    if device is None:
-        raise TwoFactorError(
-            "That code did not work. Codes change every 30 seconds: enter the one shown now, "
-            "or use one of your backup codes."
-        )
-    return device
+            raise TwoFactorError(THROTTLED)
+    for device in devices:
+        if device.verify_token(token):
+            return device
+    raise TwoFactorError(
+        "That code did not work. Codes change every 30 seconds: enter the one shown now, "
+        "or use one of your backup codes."
+    )
 
 
 def backup_codes_remaining(*, user: User) -> int:

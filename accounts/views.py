@@ -13,7 +13,7 @@ from django_otp import login as otp_login
 from django_otp import user_has_device
 
 from accounts import services
-from accounts.forms import EnrolForm, SignInForm, TokenForm
+from accounts.forms import EnrolForm, ResetRequestForm, SignInForm, TokenForm
 
 BACKUP_CODES_SESSION_KEY = "kap_new_backup_codes"
 
@@ -175,6 +175,7 @@ password_change_done = auth_views.PasswordChangeDoneView.as_view(
     template_name="accounts/password_change_done.html"
 )
 password_reset = auth_views.PasswordResetView.as_view(
+    form_class=ResetRequestForm,
     template_name="accounts/password_reset.html",
     email_template_name="accounts/email/password_reset.txt",
     subject_template_name="accounts/email/password_reset_subject.txt",

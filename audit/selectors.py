@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from auditlog.models import LogEntry
-from django.db.models import QuerySet
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.db.models import Field, Model, QuerySet
 from django.utils import timezone
 
 from audit.models import AccessEvent
@@ -43,3 +47,82 @@ def change_entries(
     if date_to:
         entries = entries.filter(timestamp__lt=_day_start(date_to + timedelta(days=1)))
     return entries.order_by("-timestamp", "-id")
+
+
+# --- Readable changes -------------------------------------------------------------------------
+
+HIDDEN_FIELDS = {"id", "password", "last_login", "phone_digits", "updated_at"}
+
+
+@dataclass
+class ChangeRow:
+    label: str
+    old: str
+    new: str
+
+
+def describe_changes(entries: list[LogEntry]) -> None:
+    """Give each entry ``rows``: what changed, in words. Foreign keys become names with one query
+    per related model for the whole page (never one per row); reverse relations, ids and secrets
+    are left out; times are shown in the clinic's time zone."""
+    pending: list[tuple[LogEntry, list[tuple[str, Field | None, str, str]]]] = []
+    wanted: dict[type[Model], set[str]] = defaultdict(set)
+    for entry in entries:
+        model = entry.content_type.model_class() if entry.content_type_id else None
+        fields = []
+        for name, change in (entry.changes_dict or {}).items():
+            field = _field(model, name)
+            if name in HIDDEN_FIELDS or (field is not None and not field.concrete):
+                continue
+            if not isinstance(change, list | tuple) or len(change) != 2:
+                continue
+            old, new = (str(value) for value in change)
+            if field is not None and field.many_to_one:
+                wanted[field.related_model].update(v for v in (old, new) if v != "None")
+            fields.append((name, field, old, new))
+        pending.append((entry, fields))
+    names = {
+        related: {str(obj.pk): str(obj) for obj in related.objects.filter(pk__in=ids)}
+        for related, ids in wanted.items()
+        if ids
+    }
+    for entry, fields in pending:
+        entry.rows = [
+            ChangeRow(
+                label=str(field.verbose_name).capitalize() if field is not None else name,
+                old=_display(field, old, names),
+                new=_display(field, new, names),
+            )
+            for name, field, old, new in fields
+        ]
+
+
+def _field(model: type[Model] | None, name: str) -> Field | None:
+    if model is None:
+        return None
+    try:
+        return model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+
+
+def _display(field: Field | None, value: str, names: dict) -> str:
+    if value in ("None", ""):
+        return "(empty)"
+    if field is None:
+        return value
+    if field.many_to_one:
+        return names.get(field.related_model, {}).get(value, f"#{value} (no longer exists)")
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(field, models.BooleanField):
+        return {"True": "Yes", "False": "No"}.get(value, value)
+    if isinstance(field, models.DateTimeField):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if timezone.is_aware(moment):
+            moment = timezone.localtime(moment)
+        return f"{moment:%b} {moment.day}, {moment:%Y %H:%M}"
+    return value

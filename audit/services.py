@@ -17,7 +17,7 @@ def client_ip(request: HttpRequest) -> str | None:
     trusted proxy saw, taken from X-Forwarded-For counting from the right."""
     from django.conf import settings
 
-    proxies = getattr(settings, "AXES_IPWARE_PROXY_COUNT", None) or 0
+    proxies = settings.PROXY_COUNT
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if proxies and forwarded:
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]

@@ -28,6 +28,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         else selectors.change_entries(**filters)
     )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    if kind == "changes":
+        page.object_list = list(page.object_list)
+        selectors.describe_changes(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("kind", None)

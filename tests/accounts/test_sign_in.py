@@ -4,6 +4,7 @@ import re
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
@@ -117,7 +118,7 @@ def test_password_reset_email_has_no_clinical_detail_and_works(client, therapist
     client.post(reverse("accounts:password_reset"), {"email": therapist.email})
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
-    assert message.subject == "Reset your KAP Clinic password"
+    assert message.subject == f"Reset your {settings.CLINIC_NAME} password"
     assert "ketamine" not in (message.subject + message.body).lower()
     link = re.search(r"http://testserver(/accounts/password/reset/\S+/)", message.body).group(1)
     response = client.get(link, follow=True)

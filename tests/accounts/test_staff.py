@@ -4,6 +4,7 @@ import re
 
 import pytest
 from auditlog.models import LogEntry
+from django.conf import settings
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -37,7 +38,7 @@ def test_admin_adds_a_therapist_who_sets_a_password_from_the_email(
     user = User.objects.get(email="ada@example.org")
     assert user.role == "therapist" and not user.has_usable_password()
     (message,) = mail.outbox
-    assert message.subject == "Your KAP Clinic account"
+    assert message.subject == f"Your {settings.CLINIC_NAME} account"
     link = re.search(r"http://testserver(/accounts/password/reset/\S+/)", message.body).group(1)
     client.logout()
     form_url = client.get(link, follow=True).redirect_chain[-1][0]

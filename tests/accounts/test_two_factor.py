@@ -95,3 +95,27 @@ def test_regenerating_backup_codes_invalidates_the_old_ones(client, therapist):
     new_codes = response.context["codes"]
     assert len(new_codes) == 10 and old not in new_codes
     assert response.context["remaining"] == 10
+
+
+def test_backup_codes_do_not_throttle_the_authenticator(client, therapist):
+    device = factories.totp_device(therapist)
+    codes = [factories.backup_code(therapist) for _ in range(3)]
+    for code in codes:
+        client.logout()
+        sign_in(client, therapist, verified=False)
+        response = client.post(VERIFY, {"token": code})
+        assert response.status_code == 302, response.content.decode()[:200]
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 0
+    client.logout()
+    sign_in(client, therapist, verified=False)
+    assert client.post(VERIFY, {"token": factories.totp_code(device)}).status_code == 302
+
+
+def test_enrolment_right_after_a_wrong_code_says_to_wait(client, therapist):
+    sign_in(client, therapist, verified=False)
+    client.get(SETUP)
+    device = TOTPDevice.objects.get(user=therapist)
+    client.post(SETUP, {"token": "000000"})
+    response = client.post(SETUP, {"token": factories.totp_code(device)})
+    assert "Too many wrong codes in a row" in response.content.decode()

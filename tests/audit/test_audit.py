@@ -128,6 +128,21 @@ class TestAuditBrowser:
         assert [e.object_pk for e in entries] == [str(second.pk)]
         assert "Create" in response.content.decode()
 
+    def test_changes_read_as_words_not_ids(self, client, admin_user, therapist):
+        record = factories.ClientFactory(primary_therapist=therapist, first_name="Rosa")
+        from auditlog.context import set_actor
+
+        with set_actor(admin_user):
+            record.archived_at = timezone.now()
+            record.archived_reason = "Moved away"
+            record.save()
+        sign_in(client, admin_user)
+        body = client.get(self.url, {"kind": "changes", "client": record.pk}).content.decode()
+        assert "Primary therapist</strong>: Sam Rivera" in body  # a name, not an id
+        assert "Archived reason</strong>: (empty) → Moved away" in body
+        assert "Shares" not in body and "Access_events" not in body  # reverse relations hidden
+        assert "<strong>Id</strong>" not in body and "<strong>id</strong>" not in body
+
     def test_no_way_to_edit_or_delete_through_the_app(self, client, admin_user):
         sign_in(client, admin_user)
         assert client.post(self.url).status_code == 405
@@ -154,3 +169,20 @@ class TestAuditBrowser:
         client.logout()
         sign_in(client, admin_user)
         assert count_queries() == small
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "198.51.100.9", "10.0.0.2"),  # no trusted proxy: the header is ignored (forgeable)
+        (1, "198.51.100.9", "198.51.100.9"),
+        (1, "203.0.113.66, 198.51.100.9", "198.51.100.9"),  # forged first hop ignored
+        (2, "198.51.100.9, 10.0.0.7", "198.51.100.9"),
+    ],
+)
+def test_client_address_behind_trusted_proxies(rf, settings, proxies, forwarded, expected):
+    from audit.services import client_ip
+
+    settings.PROXY_COUNT = proxies
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected

@@ -1,8 +1,10 @@
 """Browser tests: pytest-playwright (sync API) drives Debian's Chromium against pytest-django's
 live server, which runs in this process (so the ``settings`` fixture reaches it).
 
-Run: ``.venv/bin/pytest tests/e2e -q``. Screenshots for people to look at land in
-``tests/screenshots/`` (gitignored); nothing asserts on pixels.
+Run: ``.venv/bin/pytest tests/e2e -q`` (``CHROMIUM`` names another browser binary). Every test
+here is marked ``browser``. Screenshots for people to look at land in ``tests/screenshots/``
+(gitignored); nothing asserts on pixels. A test also fails on a script error, a console error
+(a Content-Security-Policy violation, say) or a stylesheet, script, image or font that did not load.
 """
 
 from __future__ import annotations
@@ -32,6 +34,16 @@ PHONE = {"width": 390, "height": 844}
 # Pages come from a local server: short timeouts make a broken test fail fast, not in 30 s.
 TIMEOUT_MS = 10_000
 expect.set_options(timeout=TIMEOUT_MS)
+
+
+E2E_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items):
+    """Each module sets ``pytestmark = pytest.mark.browser``; this catches one that forgets."""
+    for item in items:
+        if E2E_DIR in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import time
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.conf import settings
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection
@@ -77,7 +78,7 @@ def test_the_email_is_sent_once_and_says_nothing_clinical(
     assert len(mail.outbox) == 2
 
     message = mail.outbox[0]
-    assert message.subject == "New item to review in KAP Clinic"
+    assert message.subject == f"New item to review in {settings.CLINIC_NAME}"
     assert "https://clinic.example/clients/alerts/" in message.body
     text = (message.subject + "\n" + message.body).lower()
     for secret in (

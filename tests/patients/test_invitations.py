@@ -4,6 +4,7 @@ import re
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -43,7 +44,7 @@ def test_invite_accept_and_land_in_the_portal(
     assert 'data-portal-status="invited"' in response.content.decode()
     (message,) = mail.outbox
     assert message.to == ["rosa@example.org"]
-    assert message.subject == "Your KAP Clinic client portal"  # R25: nothing clinical
+    assert message.subject == f"Your {settings.CLINIC_NAME} client portal"  # R25: nothing clinical
     assert "ketamine" not in (message.subject + message.body).lower()
     link = _link(message)
     client.logout()
