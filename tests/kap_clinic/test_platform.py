@@ -89,16 +89,27 @@ def test_error_pages_are_friendly(client, therapist):
 
 
 @pytest.mark.django_db
-def test_seed_demo_is_idempotent_and_prints_logins(capsys, settings):
+def test_seed_demo_is_idempotent_and_covers_every_stage(capsys, settings):
+    from patients.models import Alert, ClientFlag, Intake, PortalInvitation, QuestionnaireResponse
+
     settings.DEBUG = True
     call_command("seed_demo")
-    counts = (User.objects.count(), Client.objects.count(), ClientShare.objects.count())
+    models = (User, Client, ClientShare, Intake, QuestionnaireResponse, Alert, PortalInvitation)
+    counts = [model.objects.count() for model in models]
     call_command("seed_demo")
-    assert (User.objects.count(), Client.objects.count(), ClientShare.objects.count()) == counts
+    assert [model.objects.count() for model in models] == counts
     out = capsys.readouterr().out
     assert "rivera@demo.kapclinic.test" in out and "kap-demo-2026" in out
     assert User.objects.filter(role="therapist").count() == 2
     assert User.objects.get(email="rivera@demo.kapclinic.test").check_password("kap-demo-2026")
+    # One client at each stage that exists so far.
+    assert Intake.objects.filter(status="draft").count() == 1
+    assert Intake.objects.filter(status="submitted", reviewed_at__isnull=False).count() == 1
+    assert Intake.objects.filter(status="submitted", reviewed_at__isnull=True).count() == 1
+    assert ClientFlag.objects.filter(code="hypertension", is_current=True).exists()
+    assert Alert.objects.filter(kind="phq9_item9", recipient__email="chen@demo.kapclinic.test")
+    assert PortalInvitation.objects.filter(accepted_at__isnull=True).count() == 1
+    assert Client.objects.filter(archived_at__isnull=False).count() == 1
 
 
 @pytest.mark.django_db
