@@ -8,6 +8,7 @@ from django.contrib.auth.password_validation import password_validators_help_tex
 from accounts.models import Role, User
 from patients.models import Client
 from patients.models.clients import FlagCode
+from patients.services import CLIENT_FIELDS
 from patients.validators import normalize_phone, validate_date_of_birth
 
 PHONE_FIELDS = ("phone", "emergency_contact_phone", "chaperone_phone", "pcp_phone")
@@ -24,24 +25,7 @@ class ClientForm(forms.ModelForm):
 
     class Meta:
         model = Client
-        fields = [
-            "first_name",
-            "last_name",
-            "preferred_name",
-            "pronouns",
-            "date_of_birth",
-            "email",
-            "phone",
-            "address",
-            "emergency_contact_name",
-            "emergency_contact_relationship",
-            "emergency_contact_phone",
-            "chaperone_name",
-            "chaperone_phone",
-            "pcp_name",
-            "pcp_practice",
-            "pcp_phone",
-        ]
+        fields = list(CLIENT_FIELDS)
         labels = {
             "first_name": "First name (legal)",
             "last_name": "Last name (legal)",

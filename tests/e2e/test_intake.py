@@ -52,7 +52,7 @@ def test_client_completes_the_intake_and_the_therapist_reviews_it(
     submit_password(page, maya.user.email)
     expect(page.get_by_text("Complete your intake form")).to_be_visible()
     screenshot(page, "intake-00-portal-home")
-    page.get_by_role("link", name="Start").click()
+    page.get_by_role("link", name="Start your intake form").click()
     expect(page.get_by_role("heading", name="Your intake form")).to_be_visible()
     screenshot(page, "intake-00-start")
     page.get_by_role("button", name="Start").click()
