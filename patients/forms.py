@@ -29,14 +29,15 @@ class ClientForm(forms.ModelForm):
         labels = {
             "first_name": "First name (legal)",
             "last_name": "Last name (legal)",
-            "emergency_contact_name": "Name",
-            "emergency_contact_relationship": "Relationship",
-            "emergency_contact_phone": "Phone",
-            "chaperone_name": "Name",
-            "chaperone_phone": "Phone",
+            # Whole names, so the error summary at the top says which phone is wrong.
+            "emergency_contact_name": "Emergency contact's name",
+            "emergency_contact_relationship": "Relationship to the client",
+            "emergency_contact_phone": "Emergency contact's phone",
+            "chaperone_name": "Chaperone's name",
+            "chaperone_phone": "Chaperone's phone",
             "pcp_name": "Doctor's name",
             "pcp_practice": "Practice",
-            "pcp_phone": "Phone",
+            "pcp_phone": "Practice phone",
         }
         help_texts = {
             "email": "Used for the client portal invitation and sign-in.",

@@ -40,10 +40,11 @@ def format_phone(value: str) -> str:
         number = phonenumbers.parse(value, settings.PHONE_REGION)
     except phonenumbers.NumberParseException:
         return value
-    region = phonenumbers.region_code_for_number(number)
+    # By country code, not exact region: fictional 555 numbers have no region but are local.
+    local = phonenumbers.country_code_for_region(settings.PHONE_REGION) == number.country_code
     style = (
         phonenumbers.PhoneNumberFormat.NATIONAL
-        if region == settings.PHONE_REGION
+        if local
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     return phonenumbers.format_number(number, style)
