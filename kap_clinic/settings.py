@@ -198,6 +198,10 @@ PHONE_REGION = env.str("PHONE_REGION", default="US")
 # Crisis line shown to clients (R20 confirmation page, portal footer).
 CRISIS_LINE = env.str("CRISIS_LINE", default="call or text 988 (US Suicide & Crisis Lifeline)")
 PORTAL_INVITATION_DAYS = env.int("PORTAL_INVITATION_DAYS", default=7)
+# R2: completed preparation sessions required before the first dose (allowed 1-6).
+PREP_SESSIONS_REQUIRED = env.int("PREP_SESSIONS_REQUIRED", default=3)
+if not 1 <= PREP_SESSIONS_REQUIRED <= 6:
+    raise ImproperlyConfigured("PREP_SESSIONS_REQUIRED must be between 1 and 6 (DOMAIN.md R2).")
 
 # --- Security headers. HTTPS in production (R22 transmission security).
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

@@ -9,10 +9,16 @@ from patients.models import (
     Client,
     ClientFlag,
     ClientShare,
+    CourseTransition,
     Intake,
     PortalInvitation,
+    Prescriber,
+    Prescription,
     QuestionnaireRequest,
     QuestionnaireResponse,
+    Referral,
+    ReferralTransition,
+    TreatmentCourse,
 )
 
 auditlog.register(Client, exclude_fields=["updated_at", "phone_digits"])
@@ -24,3 +30,9 @@ auditlog.register(PortalInvitation, exclude_fields=["token_hash"])
 auditlog.register(QuestionnaireRequest)
 auditlog.register(QuestionnaireResponse)
 auditlog.register(Alert)
+auditlog.register(Prescriber, exclude_fields=["updated_at"])
+auditlog.register(Referral, exclude_fields=["updated_at"])
+auditlog.register(ReferralTransition)
+auditlog.register(Prescription)
+auditlog.register(TreatmentCourse)
+auditlog.register(CourseTransition)

@@ -20,4 +20,6 @@ urlpatterns = [
     ),
     path("<int:client_id>/intake/", include("patients.intake_urls")),
     path("<int:client_id>/questionnaires/", include("patients.questionnaire_urls")),
+    path("<int:client_id>/referrals/", include("patients.referral_urls")),
+    path("<int:client_id>/courses/", include("patients.course_urls")),
 ]

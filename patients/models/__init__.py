@@ -1,9 +1,11 @@
 """The patients app's models, one module per resource."""
 
 from patients.models.clients import Client, ClientFlag, ClientShare
+from patients.models.courses import CourseTransition, Phase, TreatmentCourse
 from patients.models.intake import ConsentDocument, Intake
 from patients.models.invitations import PortalInvitation
 from patients.models.questionnaires import Alert, QuestionnaireRequest, QuestionnaireResponse
+from patients.models.referrals import Prescriber, Prescription, Referral, ReferralTransition
 
 __all__ = [
     "Alert",
@@ -11,8 +13,15 @@ __all__ = [
     "ClientFlag",
     "ClientShare",
     "ConsentDocument",
+    "CourseTransition",
     "Intake",
+    "Phase",
     "PortalInvitation",
+    "Prescriber",
+    "Prescription",
     "QuestionnaireRequest",
     "QuestionnaireResponse",
+    "Referral",
+    "ReferralTransition",
+    "TreatmentCourse",
 ]

@@ -1,0 +1,7 @@
+"""The prescribers directory, under /prescribers/."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "prescribers"
+
+urlpatterns: list = []
