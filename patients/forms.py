@@ -8,6 +8,7 @@ from django.contrib.auth.password_validation import password_validators_help_tex
 from accounts.models import Role, User
 from patients.models import Client
 from patients.models.clients import FlagCode
+from patients.models.courses import Phase
 from patients.services import CLIENT_FIELDS
 from patients.validators import normalize_phone, validate_date_of_birth
 
@@ -141,7 +142,12 @@ class ClientFilterForm(forms.Form):
         ("intake_reviewed", "Intake reviewed"),
     ]
     q = forms.CharField(required=False, max_length=100, label="Search by name, e-mail or phone")
-    status = forms.ChoiceField(required=False, choices=STATUSES, label="Stage")
+    status = forms.ChoiceField(required=False, choices=STATUSES, label="Portal and intake")
+    phase = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any"), ("none", "No course yet"), *Phase.choices],
+        label="Course phase",
+    )
     flag = forms.ChoiceField(
         required=False,
         choices=[("", "Any"), ("any", "Any flag raised"), *FlagCode.choices],

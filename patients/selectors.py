@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from kap_clinic.access import visible_clients
-from patients.models import Client, ClientFlag, Intake, PortalInvitation
+from patients.models import Client, ClientFlag, Intake, PortalInvitation, TreatmentCourse
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -31,7 +31,9 @@ def _with_status(clients: QuerySet[Client]) -> QuerySet[Client]:
         .annotate(n=Count("id"))
         .values("n")
     )
+    courses = TreatmentCourse.objects.filter(client=OuterRef("pk")).order_by("-opened_at", "-id")
     return clients.annotate(
+        course_phase=Subquery(courses.values("phase")[:1]),
         has_open_invitation=Exists(open_invitation),
         intake_status=Subquery(intakes.values("status")[:1]),
         intake_reviewed_at=Subquery(
@@ -47,6 +49,7 @@ def client_list(
     search: str = "",
     archived: bool = False,
     status: str = "",
+    phase: str = "",
     flag: str = "",
     sort: str = "name",
 ) -> QuerySet[Client]:
@@ -79,6 +82,11 @@ def client_list(
         )
     elif status == "intake_reviewed":
         clients = clients.filter(intake_reviewed_at__isnull=False)
+
+    if phase == "none":
+        clients = clients.filter(course_phase__isnull=True)
+    elif phase:
+        clients = clients.filter(course_phase=phase)
 
     if flag == "any":
         clients = clients.filter(flag_count__gt=0)

@@ -25,13 +25,14 @@ def client_list(request: HttpRequest) -> HttpResponse:
         search=(filters.get("q") or "").strip(),
         archived=bool(filters.get("archived")),
         status=filters.get("status") or "",
+        phase=filters.get("phase") or "",
         flag=filters.get("flag") or "",
         sort=filters.get("sort") or "name",
     )
     page = Paginator(clients, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    filtered = any(filters.get(key) for key in ("q", "status", "flag", "archived"))
+    filtered = any(filters.get(key) for key in ("q", "status", "phase", "flag", "archived"))
     return render(
         request,
         "patients/client_list.html",

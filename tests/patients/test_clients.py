@@ -244,3 +244,19 @@ def test_dob_validation_boundary(therapist):
     validate_date_of_birth(date(today.year - 18, today.month, 1 if today.day > 1 else today.day))
     with pytest.raises(ValidationError):
         validate_date_of_birth(today)
+
+
+def test_list_filters_by_course_phase(client, therapist):
+    from patients.models import TreatmentCourse
+
+    in_prep = factories.ClientFactory(primary_therapist=therapist, last_name="Prep")
+    factories.ClientFactory(primary_therapist=therapist, last_name="Nocourse")
+    TreatmentCourse.objects.create(
+        client=in_prep, therapist=therapist, phase="preparation", opened_by=therapist
+    )
+    sign_in(client, therapist)
+    url = reverse("patients:client_list")
+    names = lambda r: [c.last_name for c in r.context["page"].object_list]  # noqa: E731
+    assert names(client.get(url, {"phase": "preparation"})) == ["Prep"]
+    assert names(client.get(url, {"phase": "none"})) == ["Nocourse"]
+    assert "Preparation" in client.get(url).content.decode()
