@@ -1,0 +1,419 @@
+"""Reads for the treatment-course pages (R1, R2, R3, R5, R6, R18, R19). Each runs a fixed number of
+queries whatever the number of transitions, prescriptions or scores; pages call these, never the
+ORM directly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.utils import timezone
+
+from patients import course_rules, scoring
+from patients.course_rules import CourseFacts
+from patients.models import (
+    Client,
+    ClientFlag,
+    CourseTransition,
+    Intake,
+    Phase,
+    Prescription,
+    QuestionnaireResponse,
+    ReferralTransition,
+    TreatmentCourse,
+)
+from patients.models.courses import CLOSED_PHASES
+from patients.models.questionnaires import Instrument
+
+if TYPE_CHECKING:
+    from patients.course_services import Action
+
+
+# --- Counts that the sessions issue will fill in ------------------------------------------------
+
+
+def doses_used(prescription: Prescription | None) -> int:
+    """R5: doses given under ``prescription``. Always 0 for now: the sessions issue records each
+    dose as a DoseAdministration row and will count those here (one COUNT query)."""
+    return 0
+
+
+def prep_sessions_completed(course: TreatmentCourse) -> int:
+    """R2: completed preparation sessions of ``course``. Always 0 for now: the sessions issue will
+    count the course's completed Session rows of kind "preparation" here (one COUNT query)."""
+    return 0
+
+
+def last_dose_on(course: TreatmentCourse) -> date | None:
+    """R6: the date of the course's latest dose. None until the sessions issue records doses."""
+    return None
+
+
+# --- Facts and numbers --------------------------------------------------------------------------
+
+
+def current_prescription(*, client: Client) -> Prescription | None:
+    """The client's prescription in force (the one not superseded), with its referral and
+    prescriber. One query."""
+    return (
+        Prescription.objects.filter(client=client, superseded_at__isnull=True)
+        .select_related("referral", "prescriber")
+        .first()
+    )
+
+
+def course_facts(
+    *, course: TreatmentCourse, today: date | None = None, prescription=False
+) -> CourseFacts:
+    """What the phase preconditions look at. Two queries (one when ``prescription`` is given,
+    None included)."""
+    if prescription is False:
+        prescription = current_prescription(client=course.client)
+    return CourseFacts(
+        has_submitted_intake=Intake.objects.filter(
+            client_id=course.client_id, status=Intake.Status.SUBMITTED
+        ).exists(),
+        prescription=prescription,
+        doses_used=doses_used(prescription),
+        prep_done=prep_sessions_completed(course),
+        prep_required=settings.PREP_SESSIONS_REQUIRED,
+        today=today or timezone.localdate(),
+    )
+
+
+@dataclass
+class CourseNumbers:
+    """The course panel: R2, R5, R6, the prescription's expiry and the open R18 flags."""
+
+    prep_done: int
+    prep_required: int
+    doses_used: int
+    doses_authorised: int | None
+    prescription: Prescription | None
+    days_left: int | None
+    next_dose: date | None
+    # Words for the next-dose line when there is no date ("No dose yet", ...).
+    next_dose_note: str
+    flags: list[ClientFlag]
+
+    @property
+    def prep_met(self) -> bool:
+        return self.prep_done >= self.prep_required
+
+    @property
+    def doses_left(self) -> int | None:
+        if self.doses_authorised is None:
+            return None
+        return max(self.doses_authorised - self.doses_used, 0)
+
+    @property
+    def expired(self) -> bool:
+        return self.days_left is not None and self.days_left < 0
+
+
+def _numbers(course: TreatmentCourse, facts: CourseFacts, flags: list[ClientFlag]) -> CourseNumbers:
+    prescription = facts.prescription
+    last = last_dose_on(course)
+    next_dose = course_rules.next_dose_date(
+        last_dose_on=last,
+        min_days_between_doses=prescription.min_days_between_doses if prescription else None,
+        today=facts.today,
+    )
+    if next_dose is not None:
+        note = ""
+    elif course.phase == Phase.DOSING and not course_rules.dosing_blockers(
+        prescription,
+        doses_used=facts.doses_used,
+        prep_done=facts.prep_done,
+        prep_required=facts.prep_required,
+        today=facts.today,
+    ):
+        next_dose, note = facts.today, "First dose: any day from today"
+    else:
+        note = "No dose yet"
+    return CourseNumbers(
+        prep_done=facts.prep_done,
+        prep_required=facts.prep_required,
+        doses_used=facts.doses_used,
+        doses_authorised=prescription.doses_authorised if prescription else None,
+        prescription=prescription,
+        days_left=(prescription.valid_until - facts.today).days if prescription else None,
+        next_dose=next_dose,
+        next_dose_note=note,
+        flags=flags,
+    )
+
+
+def _open_flags(client: Client) -> list[ClientFlag]:
+    return list(ClientFlag.objects.filter(client=client, is_current=True).order_by("code"))
+
+
+# --- The client record summary ------------------------------------------------------------------
+
+
+def course_summary(*, client: Client, today: date | None = None) -> dict | None:
+    """For the client record: the active course (else the latest one) with its phase and key
+    numbers, or None when the client has no course. Five queries with a course, one without."""
+    course = (
+        TreatmentCourse.objects.filter(client=client)
+        .select_related("booster_of")
+        .annotate(
+            closed=Case(
+                When(phase__in=CLOSED_PHASES, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("closed", "-opened_at", "-id")
+        .first()
+    )
+    if course is None:
+        return None
+    course.client = client
+    facts = course_facts(course=course, today=today)
+    return {
+        "course": course,
+        "numbers": _numbers(course, facts, _open_flags(client)),
+        "stepper": stepper(course, stopped_at=_stopped_at(course)),
+    }
+
+
+def client_courses(*, client: Client) -> QuerySet[TreatmentCourse]:
+    """Every course of the client, newest first, boosters included. One query."""
+    return (
+        TreatmentCourse.objects.filter(client=client)
+        .select_related("therapist", "opened_by", "booster_of")
+        .order_by("-opened_at", "-id")
+    )
+
+
+def course_for_client(*, client: Client, course_id: int) -> TreatmentCourse | None:
+    course = (
+        TreatmentCourse.objects.filter(client=client, pk=course_id)
+        .select_related("therapist", "opened_by", "booster_of", "referral__prescriber")
+        .first()
+    )
+    if course is not None:
+        course.client = client
+    return course
+
+
+def _stopped_at(course: TreatmentCourse) -> str:
+    """The working phase a hold or a discontinuation interrupted (course_services keeps it in
+    phase_before_hold for both)."""
+    if course.phase in (Phase.ON_HOLD, Phase.DISCONTINUED):
+        return course.phase_before_hold
+    return ""
+
+
+# --- The course page ----------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    phase: str
+    label: str
+    # "done", "current", "stopped" (where a hold or a discontinuation happened) or "todo".
+    state: str
+
+
+def stepper(course: TreatmentCourse, *, stopped_at: str) -> list[Step]:
+    """R1 phases as a stepper. On hold and discontinued mark the phase where the course stopped
+    (``stopped_at``); the page says which of the two in words."""
+    current = course.phase
+    if current in (Phase.ON_HOLD, Phase.DISCONTINUED):
+        current = stopped_at
+    path = course_rules.PATH
+    index = path.index(current) if current in path else -1
+    steps = []
+    for position, phase in enumerate(path):
+        if course.phase == Phase.COMPLETE or position < index:
+            state = "done"
+        elif position == index:
+            state = "current" if course.phase in path else "stopped"
+        else:
+            state = "todo"
+        steps.append(Step(phase=phase, label=Phase(phase).label, state=state))
+    return steps
+
+
+@dataclass
+class Event:
+    """One line of the course timeline."""
+
+    on: date
+    sort_key: datetime
+    title: str
+    detail: str = ""
+    by: str = ""
+    kind: str = "course"
+
+
+def _timeline(
+    course: TreatmentCourse,
+    transitions: list[CourseTransition],
+    referral_transitions: list[ReferralTransition],
+    prescriptions: list[Prescription],
+) -> list[Event]:
+    events = []
+    for step in transitions:
+        if not step.from_phase:
+            title = "Booster course opened" if course.booster_of_id else "Course opened"
+        elif step.from_phase == Phase.ON_HOLD and step.to_phase != Phase.DISCONTINUED:
+            title = f"Resumed: {Phase(step.to_phase).label}"
+        elif step.to_phase == Phase.ON_HOLD:
+            title = f"Put on hold during {Phase(step.from_phase).label.lower()}"
+        else:
+            title = f"{Phase(step.from_phase).label} → {Phase(step.to_phase).label}"
+        events.append(
+            Event(
+                on=timezone.localdate(step.at),
+                sort_key=step.at,
+                title=title,
+                detail=step.reason,
+                by=step.by.get_full_name(),
+            )
+        )
+    for step in referral_transitions:
+        events.append(
+            Event(
+                on=step.happened_on,
+                sort_key=step.recorded_at,
+                title=f"Referral {step.get_to_status_display().lower()}",
+                detail=step.reason,
+                by=step.recorded_by.get_full_name(),
+                kind="referral",
+            )
+        )
+    for prescription in prescriptions:
+        events.append(
+            Event(
+                on=prescription.received_on,
+                sort_key=prescription.created_at,
+                title="Prescription received",
+                detail=(
+                    f"{prescription.medication} {prescription.dose_mg} mg, "
+                    f"{prescription.doses_authorised} doses, valid until "
+                    f"{prescription.valid_until:%b} {prescription.valid_until.day}, "
+                    f"{prescription.valid_until.year}"
+                ),
+                by=prescription.recorded_by.get_full_name(),
+                kind="prescription",
+            )
+        )
+    return sorted(events, key=lambda event: (event.on, event.sort_key))
+
+
+@dataclass
+class CourseDetail:
+    course: TreatmentCourse
+    facts: CourseFacts
+    numbers: CourseNumbers
+    stepper: list[Step]
+    timeline: list[Event]
+    actions: list[Action] = field(default_factory=list)
+    # Where a hold or a discontinuation stopped the course, for the stepper and the banner.
+    stopped_at: str = ""
+
+
+def course_detail(*, course: TreatmentCourse, today: date | None = None) -> CourseDetail:
+    """Everything the course page shows. Six queries whatever the history's length: transitions,
+    the prescription in force, the submitted-intake check, flags, the linked referral's
+    transitions, its prescriptions."""
+    from patients.course_services import allowed_actions
+
+    transitions = list(course.transitions.select_related("by").order_by("at", "id"))
+    facts = course_facts(course=course, today=today)
+    referral_transitions: list[ReferralTransition] = []
+    prescriptions: list[Prescription] = []
+    if course.referral_id:
+        referral_transitions = list(
+            ReferralTransition.objects.filter(referral_id=course.referral_id)
+            .select_related("recorded_by")
+            .order_by("recorded_at", "id")
+        )
+        prescriptions = list(
+            Prescription.objects.filter(referral_id=course.referral_id)
+            .select_related("recorded_by")
+            .order_by("received_on", "id")
+        )
+    stopped_at = _stopped_at(course)
+    return CourseDetail(
+        course=course,
+        facts=facts,
+        numbers=_numbers(course, facts, _open_flags(course.client)),
+        stepper=stepper(course, stopped_at=stopped_at),
+        timeline=_timeline(course, transitions, referral_transitions, prescriptions),
+        actions=allowed_actions(course=course, facts=facts),
+        stopped_at=stopped_at,
+    )
+
+
+# --- The prescriber hand-off summary ------------------------------------------------------------
+
+
+@dataclass
+class ScoreRow:
+    on: date
+    instrument: str
+    name: str
+    total: int
+    max_total: int
+    band: str
+
+
+def score_trend(*, client: Client) -> tuple[list[ScoreRow], dict]:
+    """R19 PHQ-9 and GAD-7 over time, oldest first, as table rows and as chart data (for
+    json_script: {"phq9": [{"x": "2025-01-31", "y": 12}, ...], "gad7": [...]}). One query."""
+    responses = (
+        QuestionnaireResponse.objects.filter(
+            client=client, instrument__in=[Instrument.PHQ9, Instrument.GAD7]
+        )
+        .only("id", "instrument", "total", "band", "submitted_at", "client_id")
+        .order_by("submitted_at", "id")
+    )
+    rows = []
+    chart: dict[str, list[dict]] = {Instrument.PHQ9: [], Instrument.GAD7: []}
+    for response in responses:
+        spec = scoring.definition(response.instrument)
+        on = timezone.localdate(response.submitted_at)
+        rows.append(
+            ScoreRow(
+                on=on,
+                instrument=response.instrument,
+                name=spec.name,
+                total=response.total,
+                max_total=spec.max_total,
+                band=response.band,
+            )
+        )
+        chart[response.instrument].append({"x": on.isoformat(), "y": response.total})
+    return rows, {"phq9": chart[Instrument.PHQ9], "gad7": chart[Instrument.GAD7]}
+
+
+@dataclass
+class Handoff:
+    course: TreatmentCourse
+    numbers: CourseNumbers
+    scores: list[ScoreRow]
+    chart: dict
+    # Filled by the sessions and integration issues; empty lists until then.
+    doses: list = field(default_factory=list)
+    bp_readings: list = field(default_factory=list)
+    adverse_events: list = field(default_factory=list)
+    integration_sessions: list = field(default_factory=list)
+
+
+def handoff(*, course: TreatmentCourse, today: date | None = None) -> Handoff:
+    """The prescriber hand-off summary. Four queries whatever the number of scores."""
+    facts = course_facts(course=course, today=today)
+    scores, chart = score_trend(client=course.client)
+    return Handoff(
+        course=course,
+        numbers=_numbers(course, facts, _open_flags(course.client)),
+        scores=scores,
+        chart=chart,
+    )
