@@ -1,7 +1,14 @@
 """The prescribers directory, under /prescribers/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from patients import prescriber_views as views
 
 app_name = "prescribers"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.prescriber_list, name="prescriber_list"),
+    path("new/", views.prescriber_create, name="prescriber_create"),
+    path("<int:prescriber_id>/edit/", views.prescriber_edit, name="prescriber_edit"),
+    path("<int:prescriber_id>/active/", views.prescriber_set_active, name="prescriber_set_active"),
+]
