@@ -317,6 +317,8 @@ class CourseDetail:
     actions: list[Action] = field(default_factory=list)
     # Where a hold or a discontinuation stopped the course, for the stepper and the banner.
     stopped_at: str = ""
+    # The latest phase change (its date and reason explain a hold or a discontinuation).
+    last_change: CourseTransition | None = None
 
 
 def course_detail(*, course: TreatmentCourse, today: date | None = None) -> CourseDetail:
@@ -349,6 +351,7 @@ def course_detail(*, course: TreatmentCourse, today: date | None = None) -> Cour
         timeline=_timeline(course, transitions, referral_transitions, prescriptions),
         actions=allowed_actions(course=course, facts=facts),
         stopped_at=stopped_at,
+        last_change=transitions[-1] if transitions else None,
     )
 
 

@@ -1,0 +1,327 @@
+"""Treatment-course pages (R1-R6): who sees them, what they offer, crafted POSTs that the service
+refuses, the audit of views, and fixed query counts."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from audit.models import AccessEvent
+from patients.models import (
+    CourseTransition,
+    Phase,
+    QuestionnaireResponse,
+    Referral,
+    ReferralTransition,
+    TreatmentCourse,
+)
+from tests import factories
+from tests.factories_intake import submitted_intake
+from tests.factories_referrals import PrescriptionFactory, ReferralFactory
+from tests.patients.test_course_services import R2_MESSAGE, make_course
+
+
+def url(name: str, course: TreatmentCourse | None = None, client=None) -> str:
+    kwargs = {"client_id": (client or course.client).pk}
+    if course is not None:
+        kwargs["course_id"] = course.pk
+    return reverse(f"patients:courses:{name}", kwargs=kwargs)
+
+
+@pytest.fixture
+def ready_client(client_record):
+    submitted_intake(client_record)
+    PrescriptionFactory(
+        referral=ReferralFactory(client=client_record, status=Referral.Status.APPROVED)
+    )
+    return client_record
+
+
+def text(response) -> str:
+    return re.sub(r"\s+", " ", html.unescape(response.content.decode()))
+
+
+# --- Access -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["list", "detail", "handoff"])
+def test_access_matrix(client, page, therapist, other_therapist, admin_user, client_record):
+    from tests.conftest import sign_in
+
+    course = make_course(client_record, Phase.INTAKE)
+    target = url(page, None if page == "list" else course, client=client_record)
+    for user, status in (
+        (therapist, 200),
+        (admin_user, 200),
+        (other_therapist, 404),
+        (client_record.user, 404),
+    ):
+        client.logout()
+        sign_in(client, user)
+        assert client.get(target).status_code == status, (page, user.role)
+
+
+def test_a_shared_therapist_sees_the_course(client, other_therapist, client_record):
+    from tests.conftest import sign_in
+
+    factories.ClientShareFactory(client=client_record, therapist=other_therapist)
+    course = make_course(client_record, Phase.INTAKE)
+    sign_in(client, other_therapist)
+    assert client.get(url("detail", course)).status_code == 200
+
+
+def test_a_course_under_another_clients_url_is_404(as_user, therapist, client_record):
+    other = factories.ClientFactory(primary_therapist=therapist)
+    course = make_course(other, Phase.INTAKE)
+    web = as_user(therapist)
+    wrong = reverse(
+        "patients:courses:detail", kwargs={"client_id": client_record.pk, "course_id": course.pk}
+    )
+    assert web.get(wrong).status_code == 404
+    crafted = reverse(
+        "patients:courses:transition",
+        kwargs={"client_id": client_record.pk, "course_id": course.pk},
+    )
+    assert web.post(crafted, {"to_phase": "on_hold", "reason": "x"}).status_code == 404
+    course.refresh_from_db()
+    assert course.phase == Phase.INTAKE
+
+
+def test_views_are_audited_with_their_page_names(as_user, therapist, client_record):
+    course = make_course(client_record, Phase.INTAKE)
+    web = as_user(therapist)
+    web.get(url("detail", course))
+    web.get(url("handoff", course))
+    pages = list(
+        AccessEvent.objects.filter(client=client_record)
+        .order_by("id")
+        .values_list("page", flat=True)
+    )
+    assert pages == ["Treatment course", "Prescriber hand-off summary"]
+
+
+def test_other_therapist_post_changes_nothing(client, other_therapist, client_record):
+    from tests.conftest import sign_in
+
+    course = make_course(client_record, Phase.INTAKE)
+    sign_in(client, other_therapist)
+    response = client.post(
+        url("transition", course), {"to_phase": "discontinued", "reason": "x", "confirm": "on"}
+    )
+    assert response.status_code == 404
+    assert client.post(url("open", client=client_record)).status_code == 404
+    course.refresh_from_db()
+    assert course.phase == Phase.INTAKE
+
+
+# --- Opening ------------------------------------------------------------------------------------
+
+
+def test_open_a_course_from_the_list(as_user, therapist, client_record):
+    web = as_user(therapist)
+    page = text(web.get(url("list", client=client_record)))
+    assert "No treatment course yet." in page
+    assert "Open a treatment course</button>" in page
+    response = web.post(url("open", client=client_record), follow=True)
+    course = client_record.courses.get()
+    assert response.redirect_chain[-1][0] == url("detail", course)
+    assert "Treatment course opened for Maya Patel. It starts in intake." in text(response)
+    # A second one is refused, with the reason.
+    response = web.post(url("open", client=client_record), follow=True)
+    assert "already has an active treatment course" in text(response)
+    assert client_record.courses.count() == 1
+
+
+def test_list_offers_a_booster_after_a_completed_course(as_user, therapist, client_record):
+    done = make_course(client_record, Phase.COMPLETE)
+    web = as_user(therapist)
+    page = text(web.get(url("list", client=client_record)))
+    assert "Open a booster course</button>" in page
+    web.post(url("open", client=client_record), {"booster_of": done.pk})
+    assert client_record.courses.get(booster_of=done).phase == Phase.INTAKE
+
+
+def test_booster_of_another_clients_course_is_refused(as_user, therapist, client_record):
+    other = make_course(factories.ClientFactory(primary_therapist=therapist), Phase.COMPLETE)
+    web = as_user(therapist)
+    response = web.post(url("open", client=client_record), {"booster_of": other.pk}, follow=True)
+    assert "not one of this client's courses" in text(response)
+    assert not client_record.courses.exists()
+
+
+# --- The course page ----------------------------------------------------------------------------
+
+
+def test_preparation_page_shows_dosing_blocked_with_the_reason_and_no_button(
+    as_user, therapist, ready_client
+):
+    course = make_course(ready_client, Phase.PREPARATION)
+    page = text(as_user(therapist).get(url("detail", course)))
+    assert "Start dosing: not possible yet" in page
+    assert R2_MESSAGE in page
+    assert "Start dosing</button>" not in page
+    assert "Put on hold</button>" in page and "Discontinue the course</button>" in page
+    assert "0 of 3" in page  # preparation sessions
+    assert "0 of 6" in page  # doses used / authorised
+    assert re.search(r'step-current" aria-current="step">.{0,200}Preparation</span>', page)
+
+
+def test_forward_step_through_the_page(as_user, therapist, ready_client):
+    course = make_course(ready_client, Phase.INTAKE)
+    web = as_user(therapist)
+    assert "Move to referral</button>" in text(web.get(url("detail", course)))
+    response = web.post(
+        url("transition", course), {"kind": "forward", "to_phase": "referral"}, follow=True
+    )
+    assert "The course is now in referral." in text(response)
+    course.refresh_from_db()
+    assert course.phase == Phase.REFERRAL
+
+
+@pytest.mark.parametrize(
+    ("start", "post", "message"),
+    [
+        (Phase.INTAKE, {"to_phase": "dosing"}, "The next phase is referral."),
+        (Phase.PREPARATION, {"to_phase": "dosing"}, R2_MESSAGE),
+        (Phase.REFERRAL, {"to_phase": "intake"}, "cannot move to intake"),
+        (Phase.COMPLETE, {"to_phase": "dosing"}, "can no longer change"),
+        (Phase.INTAKE, {"to_phase": "on_hold"}, "Give a reason for putting the course on hold."),
+        (
+            Phase.DOSING,
+            {"to_phase": "discontinued", "reason": "Stopping"},
+            "Tick the box to confirm the course ends.",
+        ),
+        (Phase.INTAKE, {"to_phase": "launched"}, "Select a valid choice"),
+    ],
+)
+def test_crafted_posts_are_refused_and_change_nothing(
+    as_user, therapist, ready_client, start, post, message
+):
+    course = make_course(ready_client, start)
+    response = as_user(therapist).post(url("transition", course), post)
+    assert response.status_code == 200
+    assert message in text(response)
+    assert "Please correct" in text(response)
+    course.refresh_from_db()
+    assert course.phase == start
+    assert not CourseTransition.objects.filter(course=course).exists()
+
+
+def test_hold_and_resume_through_the_page(as_user, therapist, ready_client):
+    course = make_course(ready_client, Phase.REFERRAL)
+    web = as_user(therapist)
+    response = web.post(
+        url("transition", course),
+        {"kind": "hold", "to_phase": "on_hold", "reason": "Travelling for a month"},
+        follow=True,
+    )
+    page = text(response)
+    assert "On hold</strong> during referral" in page
+    assert "Travelling for a month" in page
+    assert "Resume referral</button>" in page
+    web.post(url("transition", course), {"kind": "resume", "to_phase": "referral"})
+    course.refresh_from_db()
+    assert course.phase == Phase.REFERRAL
+
+
+def test_discontinue_needs_reason_and_confirmation(as_user, therapist, ready_client):
+    course = make_course(ready_client, Phase.PREPARATION)
+    web = as_user(therapist)
+    response = web.post(
+        url("transition", course), {"kind": "discontinue", "to_phase": "discontinued"}
+    )
+    page = text(response)
+    assert "Give a reason for discontinuing the course." in page
+    assert 'class="action-box mb-2" open' in page  # the form the error belongs to stays open
+    web.post(
+        url("transition", course),
+        {"kind": "discontinue", "to_phase": "discontinued", "reason": "Moved", "confirm": "on"},
+    )
+    course.refresh_from_db()
+    assert course.phase == Phase.DISCONTINUED
+    page = text(web.get(url("detail", course)))
+    assert "Discontinued</strong> on" in page and "during preparation: Moved" in page
+    assert "can no longer change" in page
+
+
+# --- Hand-off -----------------------------------------------------------------------------------
+
+
+def test_handoff_contents(as_user, therapist, ready_client):
+    course = make_course(ready_client, Phase.PREPARATION)
+    QuestionnaireResponse.objects.create(
+        client=ready_client,
+        instrument="phq9",
+        answers=[1] * 9,
+        total=9,
+        band="mild",
+        item9_score=1,
+        entered_by=therapist,
+    )
+    page = text(as_user(therapist).get(url("handoff", course)))
+    assert "Prescriber hand-off summary" in page
+    assert "Ketamine 100 mg per session" in page
+    assert "No doses recorded yet." in page
+    assert 'Blood pressure readings</h2> <p class="mb-0">None recorded.' in page
+    assert '<script id="score-trend-data" type="application/json">' in page
+    assert '"phq9": [{"x": ' in page
+    assert "<td>PHQ-9</td><td>9 <span" in page
+    assert "<script>" not in page  # no inline script (CSP)
+
+
+# --- Query counts -------------------------------------------------------------------------------
+
+
+def _grow(course, therapist, n: int) -> None:
+    """``n`` more transitions, referral steps, prescriptions and scores on ``course``."""
+    client = course.client
+    for i in range(n):
+        CourseTransition.objects.create(
+            course=course, from_phase="intake", to_phase="referral", reason=f"{i}", by=therapist
+        )
+        ReferralTransition.objects.create(
+            referral=course.referral,
+            from_status="sent",
+            to_status="under_review",
+            happened_on=course.referral.status_date,
+            recorded_by=therapist,
+        )
+        for instrument, total, band in (("phq9", 9, "mild"), ("gad7", 4, "minimal")):
+            QuestionnaireResponse.objects.create(
+                client=client,
+                instrument=instrument,
+                answers=[0],
+                total=total,
+                band=band,
+                item9_score=0 if instrument == "phq9" else None,
+                entered_by=therapist,
+            )
+
+
+def _count(web, path) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert web.get(path).status_code == 200
+    return len(queries)
+
+
+@pytest.mark.parametrize("page", ["detail", "handoff"])
+def test_query_count_does_not_grow(as_user, therapist, page):
+    web = as_user(therapist)
+    counts = []
+    for size in (1, 15):
+        record = factories.ClientFactory(primary_therapist=therapist)
+        prescription = PrescriptionFactory(
+            referral=ReferralFactory(client=record, status=Referral.Status.APPROVED)
+        )
+        course = make_course(record, Phase.PREPARATION)
+        course.referral = prescription.referral
+        course.save()
+        _grow(course, therapist, size)
+        counts.append(_count(web, url(page, course)))
+    assert counts[0] == counts[1], counts
+    print(page, counts)
