@@ -16,6 +16,7 @@ from patients.referral_services import (
     DOSE_WARN_MIN_MG,
     INTERVAL_MAX_DAYS,
     INTERVAL_MIN_DAYS,
+    REASON_REQUIRED,
     dose_out_of_range,
 )
 
@@ -73,6 +74,12 @@ class TransitionForm(forms.Form):
         if value > timezone.localdate():
             raise forms.ValidationError("The date cannot be in the future.")
         return value
+
+    def clean(self):
+        data = super().clean()
+        if data.get("to_status") in REASON_REQUIRED and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Give the reason: it stays on the referral's history.")
+        return data
 
 
 class PrescriptionForm(forms.ModelForm):
