@@ -1,0 +1,167 @@
+"""The referral packet for the prescriber (R18, R19, R22, R23): what it includes, what it must
+never include, the audit of opening it, and a fixed number of queries."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from audit.models import AccessEvent
+from patients import referral_selectors
+from tests.factories_intake import submitted_intake
+from tests.factories_referrals import PrescriberFactory, ReferralFactory
+from tests.patients.questionnaire_helpers import GAD7_MILD, PHQ9_CALM, PHQ9_ITEM9, submit
+
+SECRETS = {
+    "goals": "SECRET-GOAL-lighthouse",
+    "concerns": "SECRET-CONCERN-marigold",
+    "psychiatric_notes": "SECRET-PSYCH-NOTE-harbour",
+    "substance_notes": "SECRET-SUBSTANCE-NOTE-quartz",
+    "experience_notes": "SECRET-EXPERIENCE-NOTE-tundra",
+    "chaperone_name": "SECRET-CHAPERONE-Oswin",
+}
+
+
+@pytest.fixture
+def packet_client(client_record, therapist):
+    """A client with a submitted intake raising two flags, free text everywhere, and scores."""
+    submitted_intake(
+        client_record,
+        overrides={
+            "medical": {"liver": "yes", "glaucoma": "unsure", "medications": "Lamotrigine 100 mg"},
+            "psychiatric": {"psychiatric_notes": SECRETS["psychiatric_notes"]},
+            "substances": {"substance_notes": SECRETS["substance_notes"]},
+            "experience": {"experience_notes": SECRETS["experience_notes"]},
+            "goals": {"goals": SECRETS["goals"], "concerns": SECRETS["concerns"]},
+            "contacts": {"chaperone_name": SECRETS["chaperone_name"]},
+        },
+    )
+    submit(client_record, "phq9", PHQ9_ITEM9, by=therapist)
+    submit(client_record, "gad7", GAD7_MILD, by=therapist)
+    client_record.refresh_from_db()
+    return client_record
+
+
+def packet_url(referral):
+    return reverse(
+        "patients:referrals:referral_packet",
+        kwargs={"client_id": referral.client_id, "referral_id": referral.pk},
+    )
+
+
+@pytest.mark.django_db
+def test_packet_contains_identifiers_reason_intake_flags_with_evidence_and_scores(
+    as_user, therapist, packet_client
+):
+    prescriber = PrescriberFactory(clinician_name="Dr. Ana Ruiz", email="ana@rx.example")
+    referral = ReferralFactory(
+        client=packet_client, prescriber=prescriber, reason="Treatment-resistant depression."
+    )
+    response = as_user(therapist).get(packet_url(referral))
+    assert response.status_code == 200
+    html = response.content.decode()
+    for expected in (
+        "Maya Patel",
+        "May",  # preferred name from the intake
+        "Mar 14, 1988",
+        "(555) 201-3344",
+        "12 Elm Street",
+        "Sam Rivera",
+        therapist.email,
+        "Dr. Ana Ruiz",
+        "ana@rx.example",
+        "Treatment-resistant depression.",
+        "Lamotrigine 100 mg",
+        "Dr. Ellen Hart",
+        "Ravi Patel",
+        packet_client.intakes.get().consent.version,
+        # R18 flags with the question and the answer that raised them
+        "Liver disease",
+        "Glaucoma / raised eye pressure",
+        "Unsure",
+        # R19 scores, R20 item 9
+        "PHQ-9",
+        "GAD-7",
+        "Positive",
+        "Prepared on",
+        "Confidential.",
+    ):
+        assert expected in html, expected
+    packet = response.context["packet"]
+    assert [f["label"] for f in packet.flags] == ["Glaucoma / raised eye pressure", "Liver disease"]
+    assert all(f["evidence"] for f in packet.flags)
+    phq9 = packet.scores["PHQ-9"]
+    assert [(row.total, row.item9_positive) for row in phq9] == [(12, True)]
+    assert 'href="/static/css/print.css"' in html and 'media="print"' in html
+    assert "js/referral_packet.js" in html
+    assert "onclick" not in html  # CSP: no inline JS
+
+
+@pytest.mark.django_db
+def test_packet_excludes_everything_outside_the_allow_list(as_user, therapist, packet_client):
+    """R23: the packet is an allow-list. Free-text narratives, the chaperone and anything else
+    not listed in referral_selectors never reach it."""
+    referral = ReferralFactory(client=packet_client)
+    html = as_user(therapist).get(packet_url(referral)).content.decode()
+    for secret in SECRETS.values():
+        assert secret not in html, secret
+    assert "psychotherapy notes" in html  # the footer says they are not included
+
+
+@pytest.mark.django_db
+def test_allow_list_is_what_the_selector_returns(therapist, packet_client):
+    referral = ReferralFactory(client=packet_client)
+    packet = referral_selectors.referral_packet(
+        client=packet_client, referral=referral, prepared_by=therapist
+    )
+    assert set(packet.client) == set(referral_selectors.PACKET_CLIENT_FIELDS)
+    assert "chaperone_name" not in packet.client
+    flat = repr(packet)
+    for secret in SECRETS.values():
+        assert secret not in flat
+
+
+@pytest.mark.django_db
+def test_packet_without_intake_says_so(as_user, therapist, client_record):
+    referral = ReferralFactory(client=client_record)
+    html = as_user(therapist).get(packet_url(referral)).content.decode()
+    assert "has not submitted an intake form yet" in html
+    assert "Not completed." in html
+
+
+@pytest.mark.django_db
+def test_opening_the_packet_is_audited(as_user, therapist, packet_client):
+    referral = ReferralFactory(client=packet_client)
+    as_user(therapist).get(packet_url(referral))
+    event = AccessEvent.objects.get(client=packet_client, page="Referral packet")
+    assert event.user == therapist
+
+
+@pytest.mark.django_db
+def test_other_therapist_and_client_get_404(as_user, other_therapist, packet_client):
+    referral = ReferralFactory(client=packet_client)
+    for user in (other_therapist, packet_client.user):
+        assert as_user(user).get(packet_url(referral)).status_code == 404
+    assert not AccessEvent.objects.filter(page="Referral packet").exists()
+
+
+@pytest.mark.django_db
+def test_admin_opens_the_packet(as_user, admin_user, packet_client):
+    referral = ReferralFactory(client=packet_client)
+    assert as_user(admin_user).get(packet_url(referral)).status_code == 200
+
+
+@pytest.mark.django_db
+def test_packet_query_count_does_not_grow_with_scores(as_user, therapist, packet_client):
+    referral = ReferralFactory(client=packet_client)
+    browser = as_user(therapist)
+    with CaptureQueriesContext(connection) as small:
+        assert browser.get(packet_url(referral)).status_code == 200
+    for _ in range(9):
+        submit(packet_client, "phq9", PHQ9_CALM, by=therapist)
+        submit(packet_client, "gad7", GAD7_MILD, by=therapist)
+    with CaptureQueriesContext(connection) as large:
+        assert browser.get(packet_url(referral)).status_code == 200
+    assert len(small) == len(large), (len(small), len(large))
