@@ -210,7 +210,8 @@ class Packet:
     medications: str = ""
     allergies: str = ""
     flags: list[dict] = field(default_factory=list)
-    scores: dict[str, list[PacketScore]] = field(default_factory=dict)
+    # [{"key": "phq9", "label": "PHQ-9 (depression)", "rows": [PacketScore, ...]}, ...]
+    scores: list[dict] = field(default_factory=list)
     prepared_on: date | None = None
     prepared_by: str = ""
 
@@ -255,7 +256,10 @@ def referral_packet(*, client: Client, referral: Referral, prepared_by) -> Packe
         flags=[
             {"label": flag.get_code_display(), "evidence": list(flag.evidence)} for flag in flags
         ],
-        scores={Instrument(key).label: rows for key, rows in scores.items()},
+        scores=[
+            {"key": key, "label": Instrument(key).label, "rows": rows}
+            for key, rows in scores.items()
+        ],
         prepared_on=timezone.localdate(),
         prepared_by=prepared_by.get_full_name(),
     )

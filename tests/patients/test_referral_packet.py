@@ -84,7 +84,8 @@ def test_packet_contains_identifiers_reason_intake_flags_with_evidence_and_score
         # R19 scores, R20 item 9
         "PHQ-9",
         "GAD-7",
-        "Positive",
+        "Item 9 (self-harm)",
+        '<strong class="packet-item9">Positive</strong>',
         "Prepared on",
         "Confidential.",
     ):
@@ -92,7 +93,7 @@ def test_packet_contains_identifiers_reason_intake_flags_with_evidence_and_score
     packet = response.context["packet"]
     assert [f["label"] for f in packet.flags] == ["Glaucoma / raised eye pressure", "Liver disease"]
     assert all(f["evidence"] for f in packet.flags)
-    phq9 = packet.scores["PHQ-9"]
+    phq9 = next(item["rows"] for item in packet.scores if item["key"] == "phq9")
     assert [(row.total, row.item9_positive) for row in phq9] == [(12, True)]
     assert 'href="/static/css/print.css"' in html and 'media="print"' in html
     assert "js/referral_packet.js" in html
