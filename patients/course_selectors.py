@@ -288,11 +288,15 @@ def _timeline(
                 kind="referral",
             )
         )
+    # The approval is recorded just after its prescription: show the prescription after it.
+    approved_at = max(
+        (s.recorded_at for s in referral_transitions if s.to_status == "approved"), default=None
+    )
     for prescription in prescriptions:
         events.append(
             Event(
                 on=prescription.received_on,
-                sort_key=prescription.created_at,
+                sort_key=max(filter(None, (prescription.created_at, approved_at))),
                 title="Prescription received",
                 detail=(
                     f"{prescription.medication} {prescription.dose_mg} mg, "
@@ -370,7 +374,8 @@ class ScoreRow:
 
 def score_trend(*, client: Client) -> tuple[list[ScoreRow], dict]:
     """R19 PHQ-9 and GAD-7 over time, oldest first, as table rows and as chart data (for
-    json_script: {"phq9": [{"x": "2025-01-31", "y": 12}, ...], "gad7": [...]}). One query."""
+    json_script: {"labels": ["Jan 31, 2025", ...], "phq9": [{"x": "Jan 31, 2025", "y": 12}, ...],
+    "gad7": [...]}: the dates in order, once each). One query."""
     responses = (
         QuestionnaireResponse.objects.filter(
             client=client, instrument__in=[Instrument.PHQ9, Instrument.GAD7]
@@ -380,6 +385,7 @@ def score_trend(*, client: Client) -> tuple[list[ScoreRow], dict]:
     )
     rows = []
     chart: dict[str, list[dict]] = {Instrument.PHQ9: [], Instrument.GAD7: []}
+    labels: list[str] = []
     for response in responses:
         spec = scoring.definition(response.instrument)
         on = timezone.localdate(response.submitted_at)
@@ -393,8 +399,15 @@ def score_trend(*, client: Client) -> tuple[list[ScoreRow], dict]:
                 band=response.band,
             )
         )
-        chart[response.instrument].append({"x": on.isoformat(), "y": response.total})
-    return rows, {"phq9": chart[Instrument.PHQ9], "gad7": chart[Instrument.GAD7]}
+        label = f"{on:%b} {on.day}, {on.year}"
+        if not labels or labels[-1] != label:
+            labels.append(label)
+        chart[response.instrument].append({"x": label, "y": response.total})
+    return rows, {
+        "labels": labels,
+        "phq9": chart[Instrument.PHQ9],
+        "gad7": chart[Instrument.GAD7],
+    }
 
 
 @dataclass

@@ -17,14 +17,6 @@
       return;
     }
     var series = JSON.parse(source.textContent);
-    var dates = series.phq9.concat(series.gad7).map(function (point) {
-      return point.x;
-    });
-    var labels = dates
-      .filter(function (date, index) {
-        return dates.indexOf(date) === index;
-      })
-      .sort();
     var dataset = function (label, points, colour, dash) {
       return {
         label: label,
@@ -40,7 +32,7 @@
     new window.Chart(canvas, {
       type: "line",
       data: {
-        labels: labels,
+        labels: series.labels,
         datasets: [
           dataset("PHQ-9 (0–27)", series.phq9, "#0b5d66", []),
           dataset("GAD-7 (0–21)", series.gad7, "#8a4b08", [6, 4]),
@@ -53,7 +45,7 @@
         scales: {
           y: { beginAtZero: true, suggestedMax: 27, title: { display: true, text: "Total score" } },
         },
-        plugins: { legend: { position: "bottom" } },
+        plugins: { legend: { position: "bottom", labels: { usePointStyle: true } } },
       },
     });
   });
