@@ -64,9 +64,19 @@ class TransitionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
+    REASON_LABELS = {
+        Referral.Status.DECLINED: "Reason for the decline (required)",
+        Referral.Status.WITHDRAWN: "Reason for withdrawing (required)",
+    }
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("initial", {}).setdefault("happened_on", timezone.localdate())
         super().__init__(*args, **kwargs)
+        status = (self.data.get("to_status") if self.is_bound else None) or self.initial.get(
+            "to_status"
+        )
+        self.fields["reason"].label = self.REASON_LABELS.get(status, "Note (optional)")
+        self.fields["reason"].required = status in REASON_REQUIRED
         self.helper = _helper()
 
     def clean_happened_on(self):

@@ -22,13 +22,11 @@ ACTIONS = {
     S.SENT: {
         "label": "Mark as sent",
         "help": "You have sent the referral and its packet to the prescriber.",
-        "reason_label": "Note (optional)",
         "style": "primary",
     },
     S.UNDER_REVIEW: {
         "label": "Prescriber is reviewing",
         "help": "The prescriber has confirmed they are assessing the client.",
-        "reason_label": "Note (optional)",
         "style": "primary",
     },
     S.APPROVED: {
@@ -39,13 +37,11 @@ ACTIONS = {
     S.DECLINED: {
         "label": "Record decline",
         "help": "The prescriber decided not to prescribe. Say why, as they explained it.",
-        "reason_label": "Reason for the decline (required)",
         "style": "outline-danger",
     },
     S.WITHDRAWN: {
         "label": "Withdraw referral",
         "help": "Stop this referral, e.g. the client changed their mind. Say why.",
-        "reason_label": "Reason for withdrawing (required)",
         "style": "outline-secondary",
     },
 }
@@ -67,8 +63,6 @@ def _actions(referral: Referral, bound: TransitionForm | None = None) -> list[di
                 form = bound
             else:
                 form = TransitionForm(initial={"to_status": status}, auto_id=f"id_{status}_%s")
-            form.fields["reason"].label = ACTIONS[status]["reason_label"]
-            form.fields["reason"].required = status in services.REASON_REQUIRED
         actions.append({"status": status, "form": form, **ACTIONS[status]})
     return actions
 
