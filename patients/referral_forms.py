@@ -154,18 +154,20 @@ class PrescriptionForm(forms.ModelForm):
             f"Must be between {INTERVAL_MIN_DAYS} and {INTERVAL_MAX_DAYS} days."
         )
         self.dose_warning = False
-        rows = []
+        dates = ["received_on", "valid_until"]
         if with_date:
             self.fields["happened_on"] = forms.DateField(
                 label="Date approved", widget=DATE_WIDGET, initial=today
             )
-            rows.append(Row(Column("happened_on"), Column("received_on")))
-        else:
-            rows.append(Row(Column("received_on")))
+            dates.insert(0, "happened_on")
         self.helper = _helper(
             Fieldset(
                 "Medication",
-                Row(Column("medication"), Column("form"), Column("route")),
+                Row(
+                    Column("medication", css_class="col-md-3"),
+                    Column("form", css_class="col-md-5"),
+                    Column("route", css_class="col-md-4"),
+                ),
             ),
             Fieldset(
                 "Dose",
@@ -175,8 +177,7 @@ class PrescriptionForm(forms.ModelForm):
             Fieldset(
                 "Course",
                 Row(Column("doses_authorised"), Column("min_days_between_doses")),
-                *rows,
-                Row(Column("valid_until")),
+                Row(*(Column(name) for name in dates)),
             ),
         )
 
