@@ -156,7 +156,7 @@ def _open_flags(client: Client) -> list[ClientFlag]:
 
 def course_summary(*, client: Client, today: date | None = None) -> dict | None:
     """For the client record: the active course (else the latest one) with its phase and key
-    numbers, or None when the client has no course. Five queries with a course, one without."""
+    numbers, or None when the client has no course. Four queries with a course, one without."""
     course = (
         TreatmentCourse.objects.filter(client=client)
         .select_related("booster_of")
