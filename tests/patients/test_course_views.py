@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.models import AccessEvent
+from patients import course_selectors
 from patients.models import (
     CourseTransition,
     Phase,
@@ -210,6 +211,11 @@ def test_crafted_posts_are_refused_and_change_nothing(
     course.refresh_from_db()
     assert course.phase == start
     assert not CourseTransition.objects.filter(course=course).exists()
+    # The page shown again offers only what the course allows, whatever was posted.
+    posted = post["to_phase"]
+    allowed = {a.to_phase for a in course_selectors.course_detail(course=course).actions}
+    if posted not in allowed:
+        assert f'name="to_phase" value="{posted}"' not in text(response)
 
 
 def test_hold_and_resume_through_the_page(as_user, therapist, ready_client):
