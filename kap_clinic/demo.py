@@ -11,9 +11,15 @@ from datetime import date, timedelta
 from django.utils import timezone
 
 from accounts.models import Role, User
-from patients import intake_services, questionnaire_services, services
+from patients import (
+    course_services,
+    intake_services,
+    questionnaire_services,
+    referral_services,
+    services,
+)
 from patients.intake_schema import STEPS
-from patients.models import Client, ClientShare
+from patients.models import Client, ClientShare, Prescriber
 
 DEMO_PASSWORD = "kap-demo-2026"
 DEMO_DOMAIN = "demo.kapclinic.test"
@@ -37,14 +43,52 @@ class DemoClient:
 
 
 CLIENTS = [
-    DemoClient("Maya", "Patel", date(1988, 3, 14), "rivera", True, "intake in progress, PHQ-9 due"),
-    DemoClient("Daniel", "Okafor", date(1979, 11, 2), "rivera", True, "intake reviewed, 1 flag"),
+    DemoClient(
+        "Maya", "Patel", date(1988, 3, 14), "rivera", True, "intake in progress, draft referral"
+    ),
+    DemoClient(
+        "Daniel", "Okafor", date(1979, 11, 2), "rivera", True, "approved, course in preparation"
+    ),
     DemoClient("Lena", "Hoffmann", date(1992, 6, 30), "rivera", False, "invited to the portal"),
     DemoClient("Marcus", "Bell", date(1985, 1, 19), "rivera", False, "scores entered in session"),
-    DemoClient("Priya", "Shah", date(1990, 9, 8), "chen", True, "intake to review, safety alert"),
+    DemoClient("Priya", "Shah", date(1990, 9, 8), "chen", True, "referral sent, safety alert"),
     DemoClient("Tom", "Nguyen", date(1975, 4, 25), "chen", False, "not invited yet"),
     DemoClient("Ellen", "Park", date(1969, 12, 1), "chen", False, "archived"),
+    DemoClient("Sofia", "Reyes", date(1994, 2, 17), "chen", True, "under review, course on hold"),
+    DemoClient("Ben", "Carter", date(1981, 7, 9), "rivera", True, "declined, course discontinued"),
+    DemoClient("Hana", "Kim", date(1987, 5, 23), "chen", True, "referral withdrawn"),
 ]
+
+PRESCRIBERS = [
+    {
+        "organisation": "Horizon KAP Prescribing",
+        "clinician_name": "Amara Okoye",
+        "credentials": "PMHNP-BC",
+        "email": "referrals@horizon-kap.test",
+        "phone": "+15550142000",
+        "fax": "+15550142001",
+        "notes": "Assessment by video within 10 days; ships tablets to the client's home.",
+    },
+    {
+        "organisation": "",
+        "clinician_name": "Lee Whitman",
+        "credentials": "MD (psychiatry)",
+        "email": "lwhitman@whitman-psychiatry.test",
+        "phone": "+15550143000",
+        "fax": "",
+        "notes": "Sees clients in person on Tuesdays.",
+    },
+]
+
+PRESCRIPTION = {
+    "medication": "Ketamine",
+    "form": "rdt",
+    "route": "sublingual",
+    "dose_mg": 200,
+    "tablets_per_dose": 2,
+    "doses_authorised": 6,
+    "min_days_between_doses": 14,
+}
 
 NO_TO_ALL = {
     "medical": {
@@ -134,6 +178,7 @@ def build() -> dict[str, User]:
                 client.user = user(login, spec.first, spec.last, Role.CLIENT)
                 client.save(update_fields=["user", "updated_at"])
             _stage(spec, client, therapist, staff)
+    _referrals_and_courses(staff)
     marcus = Client.objects.get(email=f"marcus@{DEMO_DOMAIN}")
     ClientShare.objects.get_or_create(
         client=marcus,
@@ -195,3 +240,140 @@ def _stage(spec: DemoClient, client: Client, therapist: User, staff: dict[str, U
         )
     elif spec.first == "Ellen":
         services.client_archive(by=therapist, client=client, reason="Moved out of state")
+
+
+def _prescribers() -> list[Prescriber]:
+    found = []
+    for fields in PRESCRIBERS:
+        prescriber, _ = Prescriber.objects.get_or_create(
+            clinician_name=fields["clinician_name"], defaults=fields
+        )
+        found.append(prescriber)
+    return found
+
+
+def _referrals_and_courses(staff: dict[str, User]) -> None:
+    """One client in each referral state (R3) and each course phase reachable so far (R1).
+    Dosing and complete need completed preparation sessions (R2), which the scheduling issue adds;
+    until then no course can reach them. Runs once: clients who already have a referral or a
+    course are left alone."""
+    horizon, whitman = _prescribers()
+    today = timezone.localdate()
+
+    def client(first: str) -> Client:
+        return Client.objects.get(email=f"{first.lower()}@{DEMO_DOMAIN}")
+
+    def fresh(record: Client) -> bool:
+        return not record.referrals.exists() and not record.courses.exists()
+
+    def refer(record: Client, prescriber: Prescriber, by: User, days_ago: int):
+        referral = referral_services.referral_create(
+            client=record,
+            prescriber=prescriber,
+            reason="Treatment-resistant depression after two SSRIs; interested in KAP alongside "
+            "our weekly therapy. Intake and PHQ-9/GAD-7 attached.",
+            by=by,
+        )
+        referral_services.referral_transition(
+            referral=referral,
+            to_status="sent",
+            happened_on=today - timedelta(days=days_ago),
+            by=by,
+        )
+        return referral
+
+    # Maya: course open, still in intake (her intake form is in progress); referral in draft.
+    maya, rivera, chen = client("Maya"), staff["rivera"], staff["chen"]
+    if fresh(maya):
+        course_services.course_open(client=maya, by=rivera)
+        referral_services.referral_create(
+            client=maya,
+            prescriber=horizon,
+            reason="Long-standing depression; wants to explore KAP once intake is complete.",
+            by=rivera,
+        )
+
+    # Daniel: referral approved with a prescription, course in preparation.
+    daniel = client("Daniel")
+    if fresh(daniel):
+        course = course_services.course_open(client=daniel, by=rivera)
+        referral = refer(daniel, horizon, rivera, days_ago=20)
+        referral_services.referral_transition(
+            referral=referral,
+            to_status="under_review",
+            happened_on=today - timedelta(days=15),
+            by=rivera,
+        )
+        referral_services.referral_approve(
+            referral=referral,
+            happened_on=today - timedelta(days=7),
+            by=rivera,
+            reason="Approved after video assessment; BP to be checked before each dose.",
+            received_on=today - timedelta(days=7),
+            valid_until=today + timedelta(days=173),
+            **PRESCRIPTION,
+        )
+        course_services.course_advance(course=course, to_phase="referral", by=rivera)
+        course_services.course_advance(course=course, to_phase="preparation", by=rivera)
+
+    # Priya: referral sent, course in the referral phase.
+    priya = client("Priya")
+    if fresh(priya):
+        course = course_services.course_open(client=priya, by=chen)
+        course_services.course_advance(course=course, to_phase="referral", by=chen)
+        refer(priya, whitman, chen, days_ago=2)
+
+    # Sofia: submitted intake, referral under review; course put on hold while she travels.
+    sofia = client("Sofia")
+    if fresh(sofia):
+        intake_services.intake_submit(intake=_fill(sofia), by=sofia.user)
+        course = course_services.course_open(client=sofia, by=chen)
+        course_services.course_advance(course=course, to_phase="referral", by=chen)
+        referral = refer(sofia, horizon, chen, days_ago=6)
+        referral_services.referral_transition(
+            referral=referral,
+            to_status="under_review",
+            happened_on=today - timedelta(days=3),
+            by=chen,
+        )
+        course_services.course_advance(
+            course=course,
+            to_phase="on_hold",
+            by=chen,
+            reason="Travelling for work until next month; resume on return.",
+        )
+
+    # Ben: referral declined; the course was discontinued.
+    ben = client("Ben")
+    if fresh(ben):
+        intake_services.intake_submit(intake=_fill(ben), by=ben.user)
+        course = course_services.course_open(client=ben, by=rivera)
+        course_services.course_advance(course=course, to_phase="referral", by=rivera)
+        referral = refer(ben, whitman, rivera, days_ago=30)
+        referral_services.referral_transition(
+            referral=referral,
+            to_status="declined",
+            happened_on=today - timedelta(days=21),
+            reason="Blood pressure above target at assessment; asks the primary care doctor to "
+            "treat it first, then refer again.",
+            by=rivera,
+        )
+        course_services.course_advance(
+            course=course,
+            to_phase="discontinued",
+            by=rivera,
+            reason="Prescriber declined for now; continuing weekly therapy without KAP.",
+        )
+
+    # Hana: referral withdrawn before the prescriber saw it; no course.
+    hana = client("Hana")
+    if fresh(hana):
+        intake_services.intake_submit(intake=_fill(hana), by=hana.user)
+        referral = refer(hana, horizon, chen, days_ago=10)
+        referral_services.referral_transition(
+            referral=referral,
+            to_status="withdrawn",
+            happened_on=today - timedelta(days=8),
+            reason="Client decided to wait until after moving house.",
+            by=chen,
+        )

@@ -94,7 +94,19 @@ def test_seed_demo_is_idempotent_and_covers_every_stage(capsys, settings):
 
     settings.DEBUG = True
     call_command("seed_demo")
-    models = (User, Client, ClientShare, Intake, QuestionnaireResponse, Alert, PortalInvitation)
+    from patients.models import Referral, TreatmentCourse
+
+    models = (
+        User,
+        Client,
+        ClientShare,
+        Intake,
+        QuestionnaireResponse,
+        Alert,
+        PortalInvitation,
+        Referral,
+        TreatmentCourse,
+    )
     counts = [model.objects.count() for model in models]
     call_command("seed_demo")
     assert [model.objects.count() for model in models] == counts
@@ -105,11 +117,19 @@ def test_seed_demo_is_idempotent_and_covers_every_stage(capsys, settings):
     # One client at each stage that exists so far.
     assert Intake.objects.filter(status="draft").count() == 1
     assert Intake.objects.filter(status="submitted", reviewed_at__isnull=False).count() == 1
-    assert Intake.objects.filter(status="submitted", reviewed_at__isnull=True).count() == 1
+    assert Intake.objects.filter(status="submitted", reviewed_at__isnull=True).count() == 4
     assert ClientFlag.objects.filter(code="hypertension", is_current=True).exists()
     assert Alert.objects.filter(kind="phq9_item9", recipient__email="chen@demo.kapclinic.test")
     assert PortalInvitation.objects.filter(accepted_at__isnull=True).count() == 1
     assert Client.objects.filter(archived_at__isnull=False).count() == 1
+    # Issue 4: every referral state, and every course phase reachable before sessions exist.
+    from patients.models import Prescription, Referral, TreatmentCourse
+
+    states = set(Referral.objects.values_list("status", flat=True))
+    assert states == {"draft", "sent", "under_review", "approved", "declined", "withdrawn"}
+    phases = set(TreatmentCourse.objects.values_list("phase", flat=True))
+    assert phases == {"intake", "referral", "preparation", "on_hold", "discontinued"}
+    assert Prescription.objects.filter(superseded_at__isnull=True).count() == 1
 
 
 @pytest.mark.django_db
