@@ -363,3 +363,19 @@ def test_list_and_detail_query_counts_do_not_grow(as_user, therapist, client_rec
         _count(browser, url("referral_detail", first)),
     )
     assert small == large, (small, large)
+
+
+@pytest.mark.django_db
+def test_marking_as_sent_is_in_the_change_audit(as_user, therapist, client_record):
+    """R22: django-auditlog records who moved the referral and the transition row."""
+    from auditlog.models import LogEntry
+
+    referral = ReferralFactory(client=client_record, status=S.DRAFT)
+    as_user(therapist).post(
+        url("referral_transition", referral),
+        {"to_status": "sent", "happened_on": today().isoformat(), "reason": ""},
+    )
+    entries = LogEntry.objects.filter(actor=therapist)
+    assert entries.filter(content_type__model="referraltransition").exists()
+    change = entries.get(content_type__model="referral", object_pk=str(referral.pk))
+    assert change.changes_dict["status"] == ["draft", "sent"]
