@@ -9,7 +9,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kap_clinic.access import client_for_view, staff_required
-from patients import intake_selectors, questionnaire_selectors, selectors, services
+from patients import (
+    course_selectors,
+    intake_selectors,
+    questionnaire_selectors,
+    referral_selectors,
+    selectors,
+    services,
+)
 from patients.forms import ArchiveForm, ClientFilterForm, ClientForm
 from patients.models import PortalInvitation
 
@@ -59,6 +66,8 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
             "portal": selectors.portal_status(client=client),
             "scores": questionnaire_selectors.latest_scores(client=client),
             "archive_form": ArchiveForm(),
+            "course_summary": course_selectors.course_summary(client=client),
+            "referral_summary": referral_selectors.referral_summary(client=client),
             **intake_selectors.intake_summary(client=client),
         },
     )
