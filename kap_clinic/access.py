@@ -56,11 +56,19 @@ def can_change_client(user: User | AnonymousUser, client: Client) -> bool:
 
 
 def client_for_view(
-    request: HttpRequest, client_id: int, *, page: str, for_change: bool = False
+    request: HttpRequest,
+    client_id: int,
+    *,
+    page: str,
+    for_change: bool = False,
+    record_view: bool = True,
 ) -> Client:
     """The client a staff or portal page shows, or 404. Records the view in the audit trail (R22).
 
     ``page`` is a short, non-clinical label of what was looked at ("Client record", "Intake").
+    ``record_view=False`` is for background writes that show nothing (the intake's autosave):
+    the write itself is in the change trail, and a view row every few seconds would bury the
+    real views.
     """
     user = request.user
     if for_change and getattr(user, "is_client", False):
@@ -69,7 +77,8 @@ def client_for_view(
         client = visible_clients(user).select_related("primary_therapist").get(pk=client_id)
     except Client.DoesNotExist:
         raise Http404 from None
-    access_record(request=request, client=client, page=page)
+    if record_view:
+        access_record(request=request, client=client, page=page)
     return client
 
 

@@ -34,11 +34,11 @@ from patients.intake_selectors import answer_rows
 from patients.models import Client
 
 
-def _own_client(request: HttpRequest) -> Client:
+def _own_client(request: HttpRequest, *, record_view: bool = True) -> Client:
     own = visible_clients(request.user).values_list("pk", flat=True).first()
     if own is None:
         raise Http404
-    return client_for_view(request, own, page="Intake")
+    return client_for_view(request, own, page="Intake", record_view=record_view)
 
 
 def _step_url(slug: str, *, check: bool = False) -> str:
@@ -142,7 +142,7 @@ def intake_autosave(request: HttpRequest, step: str) -> HttpResponse:
     """htmx: save the step as typed so far; answers with a one-line status (role=status)."""
     if get_step(step) is None:
         raise Http404
-    client = _own_client(request)
+    client = _own_client(request, record_view=False)
     draft = selectors.draft_for(client=client)
     saved_at, problem = None, ""
     if draft is None:

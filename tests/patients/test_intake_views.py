@@ -111,6 +111,21 @@ def test_autosave_answers_with_a_status(portal, client_record):
     assert client_record.intakes.get().answers["goals"]["goals"] == "Sleep bet"
 
 
+def test_autosave_is_a_change_not_a_view(portal, client_record):
+    from auditlog.models import LogEntry
+
+    from audit.models import AccessEvent
+
+    portal.post(START)
+    views = AccessEvent.objects.count()
+    changes = LogEntry.objects.filter(additional_data__client_id=client_record.pk).count()
+    for text in ("S", "Sl", "Sleep"):
+        portal.post(autosave_url("goals"), {"goals": text}, HTTP_HX_REQUEST="true")
+    assert AccessEvent.objects.count() == views  # no view row per keystroke pause
+    after = LogEntry.objects.filter(additional_data__client_id=client_record.pk).count()
+    assert after == changes + 3  # every saved version is in the change trail
+
+
 def test_a_step_not_saved_yet_is_prefilled_from_the_record(portal, client_record):
     client_record.chaperone_name = "Leah Patel"
     client_record.save()
