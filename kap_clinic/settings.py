@@ -203,6 +203,31 @@ PREP_SESSIONS_REQUIRED = env.int("PREP_SESSIONS_REQUIRED", default=3)
 if not 1 <= PREP_SESSIONS_REQUIRED <= 6:
     raise ImproperlyConfigured("PREP_SESSIONS_REQUIRED must be between 1 and 6 (DOMAIN.md R2).")
 
+
+def _ranged(name: str, default: int, low: int, high: int, rule: str) -> int:
+    """An integer clinic setting that refuses a value outside DOMAIN.md's allowed range."""
+    value = env.int(name, default=default)
+    if not low <= value <= high:
+        raise ImproperlyConfigured(f"{name} must be between {low} and {high} ({rule}).")
+    return value
+
+
+# Scheduling and the dosing session (DOMAIN.md R9-R15). Issue 7 moves these to a settings page;
+# every reading stores the thresholds that applied to it.
+SESSION_MINUTES = _ranged("SESSION_MINUTES", 50, 15, 180, "default session length")
+DOSING_SESSION_MINUTES = _ranged("DOSING_SESSION_MINUTES", 180, 120, 300, "R9")
+BP_DEFER_SYSTOLIC = _ranged("BP_DEFER_SYSTOLIC", 140, 130, 160, "R12")
+BP_DEFER_DIASTOLIC = _ranged("BP_DEFER_DIASTOLIC", 90, 80, 100, "R12")
+BP_HARD_STOP_SYSTOLIC = _ranged("BP_HARD_STOP_SYSTOLIC", 180, 161, 220, "R13")
+BP_HARD_STOP_DIASTOLIC = _ranged("BP_HARD_STOP_DIASTOLIC", 100, 91, 130, "R13")
+if BP_HARD_STOP_SYSTOLIC <= BP_DEFER_SYSTOLIC or BP_HARD_STOP_DIASTOLIC <= BP_DEFER_DIASTOLIC:
+    raise ImproperlyConfigured("The BP hard stop must be above the defer threshold (R12, R13).")
+BP_RECHECK_WAIT_MINUTES = _ranged("BP_RECHECK_WAIT_MINUTES", 5, 5, 15, "R12")
+BP_RECHECKS = _ranged("BP_RECHECKS", 2, 1, 3, "R12")
+POST_DOSE_VITALS_MINUTES = _ranged("POST_DOSE_VITALS_MINUTES", 40, 30, 60, "R14")
+MIN_OBSERVATION_MINUTES = _ranged("MIN_OBSERVATION_MINUTES", 120, 60, 240, "R15")
+DOSE_HOLD_MINUTES = _ranged("DOSE_HOLD_MINUTES", 15, 5, 20, "R10")
+
 # --- Security headers. HTTPS in production (R22 transmission security).
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 if env.bool("BEHIND_TLS_PROXY", default=False):

@@ -11,6 +11,7 @@ urlpatterns = [
     path("portal/", include("patients.portal_urls")),
     path("welcome/<str:token>/", portal_views.invitation_accept, name="invitation_accept"),
     path("prescribers/", include("patients.prescriber_urls")),
+    path("calendar/", include("sessions.calendar_urls")),
     path("audit/", include("audit.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -22,4 +22,5 @@ urlpatterns = [
     path("<int:client_id>/questionnaires/", include("patients.questionnaire_urls")),
     path("<int:client_id>/referrals/", include("patients.referral_urls")),
     path("<int:client_id>/courses/", include("patients.course_urls")),
+    path("<int:client_id>/sessions/", include("sessions.urls")),
 ]
