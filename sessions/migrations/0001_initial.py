@@ -6,293 +6,840 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('patients', '0004_referrals_prescriptions_courses'),
+        ("patients", "0004_referrals_prescriptions_courses"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BloodPressureReading',
+            name="BloodPressureReading",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('moment', models.CharField(choices=[('pre_dose', 'Before the dose'), ('post_dose', 'After the dose'), ('discharge', 'Before discharge')], max_length=16)),
-                ('systolic', models.PositiveSmallIntegerField()),
-                ('diastolic', models.PositiveSmallIntegerField()),
-                ('pulse', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('taken_at', models.DateTimeField()),
-                ('result', models.CharField(choices=[('in_range', 'In range'), ('high', 'At or above the defer threshold'), ('hard_stop', 'At or above the hard stop')], max_length=16)),
-                ('defer_systolic', models.PositiveSmallIntegerField()),
-                ('defer_diastolic', models.PositiveSmallIntegerField()),
-                ('hard_stop_systolic', models.PositiveSmallIntegerField()),
-                ('hard_stop_diastolic', models.PositiveSmallIntegerField()),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "moment",
+                    models.CharField(
+                        choices=[
+                            ("pre_dose", "Before the dose"),
+                            ("post_dose", "After the dose"),
+                            ("discharge", "Before discharge"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("systolic", models.PositiveSmallIntegerField()),
+                ("diastolic", models.PositiveSmallIntegerField()),
+                ("pulse", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("taken_at", models.DateTimeField()),
+                (
+                    "result",
+                    models.CharField(
+                        choices=[
+                            ("in_range", "In range"),
+                            ("high", "At or above the defer threshold"),
+                            ("hard_stop", "At or above the hard stop"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("defer_systolic", models.PositiveSmallIntegerField()),
+                ("defer_diastolic", models.PositiveSmallIntegerField()),
+                ("hard_stop_systolic", models.PositiveSmallIntegerField()),
+                ("hard_stop_diastolic", models.PositiveSmallIntegerField()),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['taken_at', 'id'],
+                "ordering": ["taken_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ProgressNote',
+            name="ProgressNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('signed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('signed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("content", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("signed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "signed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='NoteAddendum',
+            name="NoteAddendum",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField(max_length=10000)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('note', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='addenda', to='clinic_sessions.progressnote')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField(max_length=10000)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "note",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="addenda",
+                        to="clinic_sessions.progressnote",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Session',
+            name="Session",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('preparation', 'Preparation'), ('dosing', 'Dosing'), ('integration', 'Integration'), ('general', 'Psychotherapy')], max_length=16)),
-                ('starts_at', models.DateTimeField()),
-                ('ends_at', models.DateTimeField()),
-                ('location', models.CharField(blank=True, max_length=200)),
-                ('telehealth_url', models.URLField(blank=True, max_length=500, verbose_name='telehealth link')),
-                ('status', models.CharField(choices=[('scheduled', 'Scheduled'), ('completed', 'Completed'), ('cancelled', 'Cancelled'), ('no_show', 'No-show')], default='scheduled', max_length=16)),
-                ('status_changed_at', models.DateTimeField(blank=True, null=True)),
-                ('cancel_reason', models.TextField(blank=True, max_length=2000, verbose_name='reason for cancellation')),
-                ('integration_warning_acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sessions', to='patients.client')),
-                ('course', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='sessions', to='patients.treatmentcourse')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('follows_dose', models.ForeignKey(blank=True, limit_choices_to={'kind': 'dosing'}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='integration_sessions', to='clinic_sessions.session')),
-                ('integration_warning_acknowledged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('therapist', models.ForeignKey(limit_choices_to={'role': 'therapist'}, on_delete=django.db.models.deletion.PROTECT, related_name='therapy_sessions', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("preparation", "Preparation"),
+                            ("dosing", "Dosing"),
+                            ("integration", "Integration"),
+                            ("general", "Psychotherapy"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("starts_at", models.DateTimeField()),
+                ("ends_at", models.DateTimeField()),
+                ("location", models.CharField(blank=True, max_length=200)),
+                (
+                    "telehealth_url",
+                    models.URLField(blank=True, max_length=500, verbose_name="telehealth link"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("scheduled", "Scheduled"),
+                            ("completed", "Completed"),
+                            ("cancelled", "Cancelled"),
+                            ("no_show", "No-show"),
+                        ],
+                        default="scheduled",
+                        max_length=16,
+                    ),
+                ),
+                ("status_changed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "cancel_reason",
+                    models.TextField(
+                        blank=True, max_length=2000, verbose_name="reason for cancellation"
+                    ),
+                ),
+                (
+                    "integration_warning_acknowledged_at",
+                    models.DateTimeField(blank=True, null=True),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sessions",
+                        to="patients.client",
+                    ),
+                ),
+                (
+                    "course",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sessions",
+                        to="patients.treatmentcourse",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "follows_dose",
+                    models.ForeignKey(
+                        blank=True,
+                        limit_choices_to={"kind": "dosing"},
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="integration_sessions",
+                        to="clinic_sessions.session",
+                    ),
+                ),
+                (
+                    "integration_warning_acknowledged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "therapist",
+                    models.ForeignKey(
+                        limit_choices_to={"role": "therapist"},
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="therapy_sessions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['starts_at', 'id'],
+                "ordering": ["starts_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='PsychotherapyNote',
+            name="PsychotherapyNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField(max_length=20000)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinic_sessions.session')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField(max_length=20000)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinic_sessions.session",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='progressnote',
-            name='session',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='progress_note', to='clinic_sessions.session'),
+            model_name="progressnote",
+            name="session",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="progress_note",
+                to="clinic_sessions.session",
+            ),
         ),
         migrations.CreateModel(
-            name='PrescriberNotice',
+            name="PrescriberNotice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('done_at', models.DateTimeField(blank=True, null=True)),
-                ('done_note', models.CharField(blank=True, max_length=500, verbose_name='how the prescriber was told')),
-                ('done_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='prescriber_notices', to='clinic_sessions.session')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.CharField(max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("done_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "done_note",
+                    models.CharField(
+                        blank=True, max_length=500, verbose_name="how the prescriber was told"
+                    ),
+                ),
+                (
+                    "done_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="prescriber_notices",
+                        to="clinic_sessions.session",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='DosingChart',
+            name="DosingChart",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('check_in', models.TextField(blank=True, max_length=4000, verbose_name='check-in')),
-                ('intention', models.TextField(blank=True, max_length=4000)),
-                ('fasting_confirmed', models.BooleanField(default=False)),
-                ('chaperone_confirmed', models.BooleanField(default=False, verbose_name='chaperone arranged')),
-                ('safety_alert_acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('preparation_done_at', models.DateTimeField(blank=True, null=True)),
-                ('outcome', models.CharField(choices=[('open', 'In progress'), ('deferred', 'Dose deferred'), ('discharged', 'Discharged')], default='open', max_length=16)),
-                ('deferred_at', models.DateTimeField(blank=True, null=True)),
-                ('deferral_reason', models.CharField(blank=True, choices=[('bp_high', 'Blood pressure stayed above the defer threshold after rechecks'), ('bp_hard_stop', 'Blood pressure at or above the hard stop'), ('other', 'Other reason')], max_length=16)),
-                ('deferral_note', models.TextField(blank=True, max_length=2000)),
-                ('return_notes', models.TextField(blank=True, max_length=4000, verbose_name='return and processing')),
-                ('chaperone_name', models.CharField(blank=True, max_length=150)),
-                ('chaperone_phone', models.CharField(blank=True, max_length=32)),
-                ('pickup_at', models.DateTimeField(blank=True, null=True, verbose_name='pickup time')),
-                ('discharged_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('discharged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('prescription', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='patients.prescription')),
-                ('safety_alert_acknowledged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='dosing_chart', to='clinic_sessions.session')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "check_in",
+                    models.TextField(blank=True, max_length=4000, verbose_name="check-in"),
+                ),
+                ("intention", models.TextField(blank=True, max_length=4000)),
+                ("fasting_confirmed", models.BooleanField(default=False)),
+                (
+                    "chaperone_confirmed",
+                    models.BooleanField(default=False, verbose_name="chaperone arranged"),
+                ),
+                ("safety_alert_acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                ("preparation_done_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("open", "In progress"),
+                            ("deferred", "Dose deferred"),
+                            ("discharged", "Discharged"),
+                        ],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                ("deferred_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "deferral_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            (
+                                "bp_high",
+                                "Blood pressure stayed above the defer threshold after rechecks",
+                            ),
+                            ("bp_hard_stop", "Blood pressure at or above the hard stop"),
+                            ("other", "Other reason"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("deferral_note", models.TextField(blank=True, max_length=2000)),
+                (
+                    "return_notes",
+                    models.TextField(
+                        blank=True, max_length=4000, verbose_name="return and processing"
+                    ),
+                ),
+                ("chaperone_name", models.CharField(blank=True, max_length=150)),
+                ("chaperone_phone", models.CharField(blank=True, max_length=32)),
+                (
+                    "pickup_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="pickup time"),
+                ),
+                ("discharged_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "discharged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "prescription",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="patients.prescription",
+                    ),
+                ),
+                (
+                    "safety_alert_acknowledged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="dosing_chart",
+                        to="clinic_sessions.session",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='DoseAdministration',
+            name="DoseAdministration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('given_at', models.DateTimeField(verbose_name='time given')),
-                ('dose_mg', models.PositiveSmallIntegerField(verbose_name='dose (mg)')),
-                ('tablets', models.PositiveSmallIntegerField(verbose_name='number of tablets')),
-                ('mismatch_reason', models.TextField(blank=True, max_length=2000)),
-                ('hold_minutes', models.PositiveSmallIntegerField(default=15, verbose_name='planned hold (minutes)')),
-                ('spat_at', models.DateTimeField(blank=True, null=True, verbose_name='time spat out')),
-                ('swallowed', models.BooleanField(blank=True, null=True, verbose_name='some was swallowed')),
-                ('eye_mask', models.BooleanField(default=False)),
-                ('music', models.BooleanField(default=False)),
-                ('setting_notes', models.TextField(blank=True, max_length=2000, verbose_name='set and setting')),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('pre_dose_reading', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinic_sessions.bloodpressurereading')),
-                ('prescription', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='doses', to='patients.prescription')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='dose', to='clinic_sessions.session')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("given_at", models.DateTimeField(verbose_name="time given")),
+                ("dose_mg", models.PositiveSmallIntegerField(verbose_name="dose (mg)")),
+                ("tablets", models.PositiveSmallIntegerField(verbose_name="number of tablets")),
+                ("mismatch_reason", models.TextField(blank=True, max_length=2000)),
+                (
+                    "hold_minutes",
+                    models.PositiveSmallIntegerField(
+                        default=15, verbose_name="planned hold (minutes)"
+                    ),
+                ),
+                (
+                    "spat_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="time spat out"),
+                ),
+                (
+                    "swallowed",
+                    models.BooleanField(blank=True, null=True, verbose_name="some was swallowed"),
+                ),
+                ("eye_mask", models.BooleanField(default=False)),
+                ("music", models.BooleanField(default=False)),
+                (
+                    "setting_notes",
+                    models.TextField(blank=True, max_length=2000, verbose_name="set and setting"),
+                ),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "pre_dose_reading",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinic_sessions.bloodpressurereading",
+                    ),
+                ),
+                (
+                    "prescription",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="doses",
+                        to="patients.prescription",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="dose",
+                        to="clinic_sessions.session",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['given_at', 'id'],
+                "ordering": ["given_at", "id"],
             },
         ),
         migrations.AddField(
-            model_name='bloodpressurereading',
-            name='session',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='bp_readings', to='clinic_sessions.session'),
+            model_name="bloodpressurereading",
+            name="session",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="bp_readings",
+                to="clinic_sessions.session",
+            ),
         ),
         migrations.CreateModel(
-            name='AdverseEvent',
+            name="AdverseEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('nausea', 'Nausea'), ('vomiting', 'Vomiting'), ('dizziness', 'Dizziness'), ('anxiety', 'Anxiety or agitation'), ('elevated_bp', 'Elevated blood pressure'), ('other', 'Other')], max_length=16)),
-                ('severity', models.CharField(choices=[('mild', 'Mild'), ('moderate', 'Moderate'), ('severe', 'Severe')], max_length=16)),
-                ('noticed_at', models.DateTimeField()),
-                ('description', models.TextField(blank=True, max_length=2000)),
-                ('rescue_medication', models.CharField(blank=True, max_length=200, verbose_name='rescue medication given')),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='adverse_events', to='clinic_sessions.session')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("nausea", "Nausea"),
+                            ("vomiting", "Vomiting"),
+                            ("dizziness", "Dizziness"),
+                            ("anxiety", "Anxiety or agitation"),
+                            ("elevated_bp", "Elevated blood pressure"),
+                            ("other", "Other"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[("mild", "Mild"), ("moderate", "Moderate"), ("severe", "Severe")],
+                        max_length=16,
+                    ),
+                ),
+                ("noticed_at", models.DateTimeField()),
+                ("description", models.TextField(blank=True, max_length=2000)),
+                (
+                    "rescue_medication",
+                    models.CharField(
+                        blank=True, max_length=200, verbose_name="rescue medication given"
+                    ),
+                ),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="adverse_events",
+                        to="clinic_sessions.session",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['noticed_at', 'id'],
+                "ordering": ["noticed_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='CalendarFeed',
+            name="CalendarFeed",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('therapist', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='calendar_feeds', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "therapist",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="calendar_feeds",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('revoked_at__isnull', True)), fields=('therapist',), name='calendar_feed_one_active_per_therapist')],
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("revoked_at__isnull", True)),
+                        fields=("therapist",),
+                        name="calendar_feed_one_active_per_therapist",
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='session',
-            index=models.Index(fields=['therapist', 'starts_at'], name='clinic_sess_therapi_d45223_idx'),
+            model_name="session",
+            index=models.Index(
+                fields=["therapist", "starts_at"], name="clinic_sess_therapi_d45223_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='session',
-            index=models.Index(fields=['client', 'kind', 'status'], name='clinic_sess_client__27e75f_idx'),
+            model_name="session",
+            index=models.Index(
+                fields=["client", "kind", "status"], name="clinic_sess_client__27e75f_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='session',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='session_ends_after_start', violation_error_message='A session must end after it starts.'),
+            model_name="session",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_at__gt", models.F("starts_at"))),
+                name="session_ends_after_start",
+                violation_error_message="A session must end after it starts.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='session',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['preparation', 'dosing', 'integration', 'general']), ('status__in', ['scheduled', 'completed', 'cancelled', 'no_show'])), name='session_kind_and_status_valid'),
+            model_name="session",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("kind__in", ["preparation", "dosing", "integration", "general"]),
+                    ("status__in", ["scheduled", "completed", "cancelled", "no_show"]),
+                ),
+                name="session_kind_and_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='session',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'cancelled'), _negated=True), models.Q(('cancel_reason', ''), _negated=True), _connector='OR'), name='session_cancel_has_reason', violation_error_message='Give a reason for cancelling the session.'),
+            model_name="session",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "cancelled"), _negated=True),
+                    models.Q(("cancel_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="session_cancel_has_reason",
+                violation_error_message="Give a reason for cancelling the session.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='session',
-            constraint=models.CheckConstraint(condition=models.Q(('kind', 'general'), ('course__isnull', False), _connector='OR'), name='session_kap_kind_has_course'),
+            model_name="session",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind", "general"), ("course__isnull", False), _connector="OR"),
+                name="session_kap_kind_has_course",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='session',
-            constraint=models.CheckConstraint(condition=models.Q(('follows_dose__isnull', True), ('kind', 'integration'), _connector='OR'), name='session_only_integration_follows_dose'),
+            model_name="session",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("follows_dose__isnull", True), ("kind", "integration"), _connector="OR"
+                ),
+                name="session_only_integration_follows_dose",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='psychotherapynote',
-            constraint=models.UniqueConstraint(fields=('session', 'author'), name='psychotherapy_note_one_per_author'),
+            model_name="psychotherapynote",
+            constraint=models.UniqueConstraint(
+                fields=("session", "author"), name="psychotherapy_note_one_per_author"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='progressnote',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('signed_at__isnull', True), ('signed_by__isnull', True)), models.Q(('signed_at__isnull', False), ('signed_by__isnull', False)), _connector='OR'), name='progress_note_signed_with_signer'),
+            model_name="progressnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("signed_at__isnull", True), ("signed_by__isnull", True)),
+                    models.Q(("signed_at__isnull", False), ("signed_by__isnull", False)),
+                    _connector="OR",
+                ),
+                name="progress_note_signed_with_signer",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='prescribernotice',
-            constraint=models.CheckConstraint(condition=models.Q(('done_at__isnull', True), ('done_by__isnull', False), _connector='OR'), name='prescriber_notice_done_by_someone'),
+            model_name="prescribernotice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("done_at__isnull", True), ("done_by__isnull", False), _connector="OR"
+                ),
+                name="prescriber_notice_done_by_someone",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dosingchart',
-            constraint=models.CheckConstraint(condition=models.Q(('discharged_at__isnull', True), models.Q(models.Q(('chaperone_name', ''), _negated=True), ('pickup_at__isnull', False)), _connector='OR'), name='dosing_discharge_needs_chaperone', violation_error_message='Record the chaperone before discharge.'),
+            model_name="dosingchart",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("discharged_at__isnull", True),
+                    models.Q(
+                        models.Q(("chaperone_name", ""), _negated=True),
+                        ("pickup_at__isnull", False),
+                    ),
+                    _connector="OR",
+                ),
+                name="dosing_discharge_needs_chaperone",
+                violation_error_message="Record the chaperone before discharge.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dosingchart',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('outcome', 'deferred'), _negated=True), models.Q(('deferred_at__isnull', False), models.Q(('deferral_reason', ''), _negated=True)), _connector='OR'), name='dosing_deferral_has_reason'),
+            model_name="dosingchart",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("outcome", "deferred"), _negated=True),
+                    models.Q(
+                        ("deferred_at__isnull", False),
+                        models.Q(("deferral_reason", ""), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="dosing_deferral_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dosingchart',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('outcome', 'discharged'), _negated=True), ('discharged_at__isnull', False), _connector='OR'), name='dosing_discharged_has_time'),
+            model_name="dosingchart",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("outcome", "discharged"), _negated=True),
+                    ("discharged_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="dosing_discharged_has_time",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='doseadministration',
-            constraint=models.CheckConstraint(condition=models.Q(('hold_minutes__gte', 5), ('hold_minutes__lte', 20)), name='dose_hold_5_to_20_minutes', violation_error_message='The hold time must be between 5 and 20 minutes.'),
+            model_name="doseadministration",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("hold_minutes__gte", 5), ("hold_minutes__lte", 20)),
+                name="dose_hold_5_to_20_minutes",
+                violation_error_message="The hold time must be between 5 and 20 minutes.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='doseadministration',
-            constraint=models.CheckConstraint(condition=models.Q(('dose_mg__gte', 1), ('tablets__gte', 1)), name='dose_amount_positive'),
+            model_name="doseadministration",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("dose_mg__gte", 1), ("tablets__gte", 1)),
+                name="dose_amount_positive",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='doseadministration',
-            constraint=models.CheckConstraint(condition=models.Q(('spat_at__isnull', True), ('spat_at__gte', models.F('given_at')), _connector='OR'), name='dose_spat_after_given', violation_error_message='The time spat out must be after the time given.'),
+            model_name="doseadministration",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("spat_at__isnull", True),
+                    ("spat_at__gte", models.F("given_at")),
+                    _connector="OR",
+                ),
+                name="dose_spat_after_given",
+                violation_error_message="The time spat out must be after the time given.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bloodpressurereading',
-            constraint=models.CheckConstraint(condition=models.Q(('systolic__gte', 60), ('systolic__lte', 260)), name='bp_systolic_60_260', violation_error_message='Systolic must be between 60 and 260 mmHg.'),
+            model_name="bloodpressurereading",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("systolic__gte", 60), ("systolic__lte", 260)),
+                name="bp_systolic_60_260",
+                violation_error_message="Systolic must be between 60 and 260 mmHg.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bloodpressurereading',
-            constraint=models.CheckConstraint(condition=models.Q(('diastolic__gte', 30), ('diastolic__lte', 160)), name='bp_diastolic_30_160', violation_error_message='Diastolic must be between 30 and 160 mmHg.'),
+            model_name="bloodpressurereading",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("diastolic__gte", 30), ("diastolic__lte", 160)),
+                name="bp_diastolic_30_160",
+                violation_error_message="Diastolic must be between 30 and 160 mmHg.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bloodpressurereading',
-            constraint=models.CheckConstraint(condition=models.Q(('pulse__isnull', True), models.Q(('pulse__gte', 30), ('pulse__lte', 220)), _connector='OR'), name='bp_pulse_30_220', violation_error_message='Pulse must be between 30 and 220 beats per minute.'),
+            model_name="bloodpressurereading",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("pulse__isnull", True),
+                    models.Q(("pulse__gte", 30), ("pulse__lte", 220)),
+                    _connector="OR",
+                ),
+                name="bp_pulse_30_220",
+                violation_error_message="Pulse must be between 30 and 220 beats per minute.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bloodpressurereading',
-            constraint=models.CheckConstraint(condition=models.Q(('diastolic__lt', models.F('systolic'))), name='bp_diastolic_below_systolic', violation_error_message='Diastolic must be lower than systolic.'),
+            model_name="bloodpressurereading",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("diastolic__lt", models.F("systolic"))),
+                name="bp_diastolic_below_systolic",
+                violation_error_message="Diastolic must be lower than systolic.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bloodpressurereading',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('result', 'hard_stop'), models.Q(('systolic__gte', models.F('hard_stop_systolic')), ('diastolic__gte', models.F('hard_stop_diastolic')), _connector='OR')), models.Q(('result', 'high'), ('systolic__lt', models.F('hard_stop_systolic')), ('diastolic__lt', models.F('hard_stop_diastolic')), models.Q(('systolic__gte', models.F('defer_systolic')), ('diastolic__gte', models.F('defer_diastolic')), _connector='OR')), models.Q(('result', 'in_range'), ('systolic__lt', models.F('defer_systolic')), ('diastolic__lt', models.F('defer_diastolic'))), _connector='OR'), name='bp_result_matches_thresholds'),
+            model_name="bloodpressurereading",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("result", "hard_stop"),
+                        models.Q(
+                            ("systolic__gte", models.F("hard_stop_systolic")),
+                            ("diastolic__gte", models.F("hard_stop_diastolic")),
+                            _connector="OR",
+                        ),
+                    ),
+                    models.Q(
+                        ("result", "high"),
+                        ("systolic__lt", models.F("hard_stop_systolic")),
+                        ("diastolic__lt", models.F("hard_stop_diastolic")),
+                        models.Q(
+                            ("systolic__gte", models.F("defer_systolic")),
+                            ("diastolic__gte", models.F("defer_diastolic")),
+                            _connector="OR",
+                        ),
+                    ),
+                    models.Q(
+                        ("result", "in_range"),
+                        ("systolic__lt", models.F("defer_systolic")),
+                        ("diastolic__lt", models.F("defer_diastolic")),
+                    ),
+                    _connector="OR",
+                ),
+                name="bp_result_matches_thresholds",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='adverseevent',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'other'), _negated=True), models.Q(('description', ''), _negated=True), _connector='OR'), name='adverse_event_other_described', violation_error_message="Describe an adverse event of kind 'other'."),
+            model_name="adverseevent",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "other"), _negated=True),
+                    models.Q(("description", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="adverse_event_other_described",
+                violation_error_message="Describe an adverse event of kind 'other'.",
+            ),
         ),
     ]

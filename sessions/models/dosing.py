@@ -252,9 +252,7 @@ class AdverseEvent(models.Model):
     severity = models.CharField(max_length=16, choices=Severity.choices)
     noticed_at = models.DateTimeField()
     description = models.TextField(blank=True, max_length=2000)
-    rescue_medication = models.CharField(
-        "rescue medication given", max_length=200, blank=True
-    )
+    rescue_medication = models.CharField("rescue medication given", max_length=200, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
