@@ -26,9 +26,10 @@ PUBLIC = {
     "accounts:password_reset_complete",
     "healthz",
     "invitation_accept",
+    "calendar:feed_ics",
 }
 # Public pages that need a valid token to show their form (tested in their own modules).
-TOKEN_PAGES = {"accounts:password_reset_confirm", "invitation_accept"}
+TOKEN_PAGES = {"accounts:password_reset_confirm", "invitation_accept", "calendar:feed_ics"}
 # Pages every signed-in person has, whatever the role.
 EVERYONE = {
     "home",
