@@ -1,3 +1,13 @@
+from django.urls import path
+
+from sessions import feed_views
+
 app_name = "calendar"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    # The therapist's calendar feed (iCal): the staff page and the public, token-only feed.
+    path("feed/", feed_views.feed_page, name="feed"),
+    path("feed/create/", feed_views.feed_create, name="feed_create"),
+    path("feed/revoke/", feed_views.feed_revoke, name="feed_revoke"),
+    path("feed/<str:token>.ics", feed_views.feed_ics, name="feed_ics"),
+]
