@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Max, QuerySet, Value, When
 from django.utils import timezone
 
 from patients import course_rules, scoring
@@ -27,29 +27,45 @@ from patients.models import (
 )
 from patients.models.courses import CLOSED_PHASES
 from patients.models.questionnaires import Instrument
+from sessions.models import (
+    AdverseEvent,
+    BloodPressureReading,
+    DoseAdministration,
+    DosingChart,
+    Session,
+    SessionKind,
+    SessionStatus,
+)
 
 if TYPE_CHECKING:
     from patients.course_services import Action
 
 
-# --- Counts that the sessions issue will fill in ------------------------------------------------
+# --- Counts from the sessions app --------------------------------------------------------------
 
 
 def doses_used(prescription: Prescription | None) -> int:
-    """R5: doses given under ``prescription``. Always 0 for now: the sessions issue records each
-    dose as a DoseAdministration row and will count those here (one COUNT query)."""
-    return 0
+    """R5: doses given under ``prescription`` (its DoseAdministration rows, whatever the course).
+    One COUNT query; none without a prescription."""
+    if prescription is None:
+        return 0
+    return DoseAdministration.objects.filter(prescription=prescription).count()
 
 
 def prep_sessions_completed(course: TreatmentCourse) -> int:
-    """R2: completed preparation sessions of ``course``. Always 0 for now: the sessions issue will
-    count the course's completed Session rows of kind "preparation" here (one COUNT query)."""
-    return 0
+    """R2: completed preparation sessions of ``course``. One COUNT query."""
+    return Session.objects.filter(
+        course=course, kind=SessionKind.PREPARATION, status=SessionStatus.COMPLETED
+    ).count()
 
 
 def last_dose_on(course: TreatmentCourse) -> date | None:
-    """R6: the date of the course's latest dose. None until the sessions issue records doses."""
-    return None
+    """R6: the clinic-local date of the course's latest dose, or None before the first. One
+    query."""
+    latest = DoseAdministration.objects.filter(session__course=course).aggregate(
+        latest=Max("given_at")
+    )["latest"]
+    return timezone.localdate(latest) if latest is not None else None
 
 
 # --- Facts and numbers --------------------------------------------------------------------------
@@ -68,8 +84,9 @@ def current_prescription(*, client: Client) -> Prescription | None:
 def course_facts(
     *, course: TreatmentCourse, today: date | None = None, prescription=False
 ) -> CourseFacts:
-    """What the phase preconditions look at. Two queries (one when ``prescription`` is given,
-    None included)."""
+    """What the phase preconditions look at. Four queries: the prescription in force (none when
+    ``prescription`` is given, None included), the submitted intake, the doses used under the
+    prescription (none without one) and the completed preparation sessions."""
     if prescription is False:
         prescription = current_prescription(client=course.client)
     return CourseFacts(
@@ -98,6 +115,8 @@ class CourseNumbers:
     # Words for the next-dose line when there is no date ("No dose yet", ...).
     next_dose_note: str
     flags: list[ClientFlag]
+    # R6: the clinic-local date of the course's latest dose (None before the first).
+    last_dose: date | None = None
 
     @property
     def prep_met(self) -> bool:
@@ -114,26 +133,34 @@ class CourseNumbers:
         return self.days_left is not None and self.days_left < 0
 
 
-def _numbers(course: TreatmentCourse, facts: CourseFacts, flags: list[ClientFlag]) -> CourseNumbers:
+def _numbers(
+    course: TreatmentCourse, facts: CourseFacts, flags: list[ClientFlag], last_dose: date | None
+) -> CourseNumbers:
     prescription = facts.prescription
-    last = last_dose_on(course)
-    next_dose = course_rules.next_dose_date(
-        last_dose_on=last,
-        min_days_between_doses=prescription.min_days_between_doses if prescription else None,
-        today=facts.today,
-    )
-    if next_dose is not None:
-        note = ""
-    elif course.phase == Phase.DOSING and not course_rules.dosing_blockers(
-        prescription,
-        doses_used=facts.doses_used,
-        prep_done=facts.prep_done,
-        prep_required=facts.prep_required,
-        today=facts.today,
-    ):
-        next_dose, note = facts.today, "First dose: any day from today"
+    next_dose = None
+    if prescription is not None and facts.doses_used >= prescription.doses_authorised:
+        # R5: the authorised count is the hard limit; no date until the prescriber renews.
+        note = "None left"
+    elif course.phase in CLOSED_PHASES:
+        note = "Course closed"
     else:
-        note = "No dose yet"
+        next_dose = course_rules.next_dose_date(
+            last_dose_on=last_dose,
+            min_days_between_doses=prescription.min_days_between_doses if prescription else None,
+            today=facts.today,
+        )
+        note = ""
+        if next_dose is None:
+            if course.phase == Phase.DOSING and not course_rules.dosing_blockers(
+                prescription,
+                doses_used=facts.doses_used,
+                prep_done=facts.prep_done,
+                prep_required=facts.prep_required,
+                today=facts.today,
+            ):
+                next_dose, note = facts.today, "First dose: any day from today"
+            else:
+                note = "No dose yet"
     return CourseNumbers(
         prep_done=facts.prep_done,
         prep_required=facts.prep_required,
@@ -144,6 +171,7 @@ def _numbers(course: TreatmentCourse, facts: CourseFacts, flags: list[ClientFlag
         next_dose=next_dose,
         next_dose_note=note,
         flags=flags,
+        last_dose=last_dose,
     )
 
 
@@ -156,7 +184,8 @@ def _open_flags(client: Client) -> list[ClientFlag]:
 
 def course_summary(*, client: Client, today: date | None = None) -> dict | None:
     """For the client record: the active course (else the latest one) with its phase and key
-    numbers, or None when the client has no course. Four queries with a course, one without."""
+    numbers, or None when the client has no course. Seven queries with a course and a
+    prescription (six without the prescription), one without a course."""
     course = (
         TreatmentCourse.objects.filter(client=client)
         .select_related("booster_of")
@@ -176,7 +205,7 @@ def course_summary(*, client: Client, today: date | None = None) -> dict | None:
     facts = course_facts(course=course, today=today)
     return {
         "course": course,
-        "numbers": _numbers(course, facts, _open_flags(client)),
+        "numbers": _numbers(course, facts, _open_flags(client), last_dose_on(course)),
         "stepper": stepper(course, stopped_at=_stopped_at(course)),
     }
 
@@ -257,6 +286,7 @@ def _timeline(
     transitions: list[CourseTransition],
     referral_transitions: list[ReferralTransition],
     prescriptions: list[Prescription],
+    dosing: list[Session],
 ) -> list[Event]:
     events = []
     for step in transitions:
@@ -308,7 +338,102 @@ def _timeline(
                 kind="prescription",
             )
         )
+    events.extend(_dosing_events(dosing))
     return sorted(events, key=lambda event: (event.on, event.sort_key))
+
+
+def dosing_sessions(*, course: TreatmentCourse) -> list[Session]:
+    """The course's dosing sessions that were not cancelled, oldest first, with their dose (and
+    its pre-dose reading), chart and therapist. One query."""
+    return list(
+        Session.objects.filter(course=course, kind=SessionKind.DOSING)
+        .exclude(status=SessionStatus.CANCELLED)
+        .select_related("dose__pre_dose_reading", "dosing_chart", "therapist")
+        .order_by("starts_at", "id")
+    )
+
+
+def _dose(session: Session) -> DoseAdministration | None:
+    try:
+        return session.dose
+    except DoseAdministration.DoesNotExist:
+        return None
+
+
+def _deferred_chart(session: Session) -> DosingChart | None:
+    try:
+        chart = session.dosing_chart
+    except DosingChart.DoesNotExist:
+        return None
+    return chart if chart.outcome == DosingChart.Outcome.DEFERRED else None
+
+
+def _latest_dose_on(sessions: list[Session]) -> date | None:
+    """What last_dose_on answers, from dosing sessions already loaded."""
+    given = [dose.given_at for dose in map(_dose, sessions) if dose is not None]
+    return timezone.localdate(max(given)) if given else None
+
+
+def _tablets(count: int) -> str:
+    return f"{count} tablet{'s' if count != 1 else ''}"
+
+
+def _dosing_events(sessions: list[Session]) -> list[Event]:
+    """R10: each dosing session on the timeline: the dose given, the dose deferred (with the
+    reason), a no-show, or the session booked ahead."""
+    events = []
+    given = 0
+    for session in sessions:
+        dose, deferred = _dose(session), _deferred_chart(session)
+        therapist = session.therapist.get_full_name()
+        if dose is not None:
+            given += 1
+            detail = f"{dose.dose_mg} mg, {_tablets(dose.tablets)}"
+            if dose.mismatch_reason:
+                detail += f". Differs from the prescription: {dose.mismatch_reason}"
+            events.append(
+                Event(
+                    on=timezone.localdate(dose.given_at),
+                    sort_key=dose.given_at,
+                    title=f"Dose {given} given",
+                    detail=detail,
+                    by=therapist,
+                    kind="dose",
+                )
+            )
+        elif deferred is not None:
+            events.append(
+                Event(
+                    on=timezone.localdate(deferred.deferred_at),
+                    sort_key=deferred.deferred_at,
+                    title="Dose deferred",
+                    detail=deferred.deferral_note or deferred.get_deferral_reason_display(),
+                    by=therapist,
+                    kind="deferred",
+                )
+            )
+        elif session.status == SessionStatus.NO_SHOW:
+            events.append(
+                Event(
+                    on=timezone.localdate(session.starts_at),
+                    sort_key=session.starts_at,
+                    title="Dosing session: the client did not attend",
+                    by=therapist,
+                    kind="deferred",
+                )
+            )
+        elif session.status == SessionStatus.SCHEDULED:
+            local = timezone.localtime(session.starts_at)
+            events.append(
+                Event(
+                    on=local.date(),
+                    sort_key=session.starts_at,
+                    title="Dosing session booked",
+                    detail=f"{local:%-I:%M %p} with {therapist}",
+                    kind="planned",
+                )
+            )
+    return events
 
 
 @dataclass
@@ -326,9 +451,9 @@ class CourseDetail:
 
 
 def course_detail(*, course: TreatmentCourse, today: date | None = None) -> CourseDetail:
-    """Everything the course page shows. Six queries whatever the history's length: transitions,
-    the prescription in force, the submitted-intake check, flags, the linked referral's
-    transitions, its prescriptions."""
+    """Everything the course page shows. Nine queries whatever the history's length (eight
+    without a prescription): transitions, the four of course_facts, flags, the dosing sessions
+    with their doses and charts, the linked referral's transitions, its prescriptions."""
     from patients.course_services import allowed_actions
 
     transitions = list(course.transitions.select_related("by").order_by("at", "id"))
@@ -346,13 +471,14 @@ def course_detail(*, course: TreatmentCourse, today: date | None = None) -> Cour
             .select_related("recorded_by")
             .order_by("received_on", "id")
         )
+    dosing = dosing_sessions(course=course)
     stopped_at = _stopped_at(course)
     return CourseDetail(
         course=course,
         facts=facts,
-        numbers=_numbers(course, facts, _open_flags(course.client)),
+        numbers=_numbers(course, facts, _open_flags(course.client), _latest_dose_on(dosing)),
         stepper=stepper(course, stopped_at=stopped_at),
-        timeline=_timeline(course, transitions, referral_transitions, prescriptions),
+        timeline=_timeline(course, transitions, referral_transitions, prescriptions, dosing),
         actions=allowed_actions(course=course, facts=facts),
         stopped_at=stopped_at,
         last_change=transitions[-1] if transitions else None,
@@ -412,24 +538,51 @@ def score_trend(*, client: Client) -> tuple[list[ScoreRow], dict]:
 
 @dataclass
 class Handoff:
+    """The prescriber hand-off summary. The regular record only (R23): doses, vitals, adverse
+    events, scores and attendance; never a psychotherapy note, nor the chart's free-text notes."""
+
     course: TreatmentCourse
     numbers: CourseNumbers
     scores: list[ScoreRow]
     chart: dict
-    # Filled by the sessions and integration issues; empty lists until then.
-    doses: list = field(default_factory=list)
-    bp_readings: list = field(default_factory=list)
-    adverse_events: list = field(default_factory=list)
-    integration_sessions: list = field(default_factory=list)
+    # DoseAdministration rows, oldest first, each with its pre_dose_reading.
+    doses: list[DoseAdministration] = field(default_factory=list)
+    # Every blood-pressure reading of the course's sessions (R12: every reading is kept).
+    bp_readings: list[BloodPressureReading] = field(default_factory=list)
+    adverse_events: list[AdverseEvent] = field(default_factory=list)
+    # Completed and missed integration sessions (R7), each with the dose it followed.
+    integration_sessions: list[Session] = field(default_factory=list)
+    # Dosing charts closed without a dose (R12, R13 and other reasons).
+    deferrals: list[DosingChart] = field(default_factory=list)
 
 
 def handoff(*, course: TreatmentCourse, today: date | None = None) -> Handoff:
-    """The prescriber hand-off summary. Four queries whatever the number of scores."""
+    """The prescriber hand-off summary. Ten queries whatever the number of scores, doses,
+    readings or sessions (nine without a prescription): the four of course_facts, scores, flags,
+    dosing sessions (doses and deferrals), readings, adverse events, integration sessions."""
     facts = course_facts(course=course, today=today)
     scores, chart = score_trend(client=course.client)
+    dosing = dosing_sessions(course=course)
     return Handoff(
         course=course,
-        numbers=_numbers(course, facts, _open_flags(course.client)),
+        numbers=_numbers(course, facts, _open_flags(course.client), _latest_dose_on(dosing)),
         scores=scores,
         chart=chart,
+        doses=[dose for dose in map(_dose, dosing) if dose is not None],
+        deferrals=[kept for kept in map(_deferred_chart, dosing) if kept is not None],
+        bp_readings=list(
+            BloodPressureReading.objects.filter(session__course=course).order_by("taken_at", "id")
+        ),
+        adverse_events=list(
+            AdverseEvent.objects.filter(session__course=course).order_by("noticed_at", "id")
+        ),
+        integration_sessions=list(
+            Session.objects.filter(
+                course=course,
+                kind=SessionKind.INTEGRATION,
+                status__in=[SessionStatus.COMPLETED, SessionStatus.NO_SHOW],
+            )
+            .select_related("follows_dose__dose")
+            .order_by("starts_at", "id")
+        ),
     )

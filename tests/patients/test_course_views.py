@@ -4,12 +4,16 @@ refuses, the audit of views, and fixed query counts."""
 from __future__ import annotations
 
 import html
+import itertools
 import re
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.models import AccessEvent
 from patients import course_selectors
@@ -24,7 +28,9 @@ from patients.models import (
 from tests import factories
 from tests.factories_intake import submitted_intake
 from tests.factories_referrals import PrescriptionFactory, ReferralFactory
+from tests.factories_sessions import SessionFactory, dosing_ready_session
 from tests.patients.test_course_services import R2_MESSAGE, make_course
+from tests.sessions.dosing_helpers import MORNING, give_dose, prepare
 
 
 def url(name: str, course: TreatmentCourse | None = None, client=None) -> str:
@@ -45,6 +51,11 @@ def ready_client(client_record):
 
 def text(response) -> str:
     return re.sub(r"\s+", " ", html.unescape(response.content.decode()))
+
+
+def words(response) -> str:
+    """The page as a reader sees it: tags dropped, spaces collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text(response))).strip()
 
 
 # --- Access -------------------------------------------------------------------------------------
@@ -280,11 +291,157 @@ def test_handoff_contents(as_user, therapist, ready_client):
     assert "<script>" not in page  # no inline script (CSP)
 
 
+# --- Real doses on the course page and the hand-off (R5, R6, R10, R12-R14, R23) -----------------
+
+
+def _dosed_course(therapist_user=None):
+    """A course with a dose on Mar 12 (post-dose reading, an adverse event), an integration
+    session two days later (with the therapist's psychotherapy note), and a second dosing session
+    on Mar 26 deferred by a hard-stop reading."""
+    from sessions import dosing_services
+    from sessions.models import PsychotherapyNote
+    from sessions.services import session_mark, session_schedule
+
+    at = MORNING + timedelta(minutes=30)
+    with time_machine.travel(MORNING, tick=False) as clock:
+        session = dosing_ready_session(therapist=therapist_user)
+        by = session.therapist
+        give_dose(session, at=at)
+        clock.move_to(at + timedelta(minutes=40))
+        dosing_services.bp_record(
+            session=session,
+            by=by,
+            moment="post_dose",
+            systolic=150,
+            diastolic=92,
+            pulse=80,
+            taken_at=at + timedelta(minutes=40),
+        )
+        dosing_services.adverse_event_record(
+            session=session,
+            by=by,
+            kind="nausea",
+            severity="mild",
+            noticed_at=at + timedelta(minutes=20),
+            rescue_medication="Ondansetron 4 mg",
+        )
+        integration = session_schedule(
+            client=session.client,
+            kind="integration",
+            starts_at=MORNING + timedelta(days=2),
+            by=by,
+        )
+        PsychotherapyNote.objects.create(
+            session=integration, author=by, text="Private process note: not for the prescriber"
+        )
+        clock.move_to(MORNING + timedelta(days=2, hours=1))
+        session_mark(session=integration, status="completed", by=by)
+        second = session_schedule(
+            client=session.client, kind="dosing", starts_at=MORNING + timedelta(days=14), by=by
+        )
+        clock.move_to(MORNING + timedelta(days=14, minutes=10))
+        prepare(second, now=MORNING + timedelta(days=14, minutes=10))
+        dosing_services.bp_record(
+            session=second,
+            by=by,
+            moment="pre_dose",
+            systolic=182,
+            diastolic=95,
+            pulse=88,
+            taken_at=MORNING + timedelta(days=14, minutes=10),
+        )
+    return session.course
+
+
+def test_course_page_shows_real_doses_and_the_next_dose_date(as_user, therapist, client):
+    at = MORNING + timedelta(minutes=30)
+    with time_machine.travel(MORNING, tick=False):
+        session = dosing_ready_session(therapist=therapist)
+        give_dose(session, at=at)
+        page = words(as_user(therapist).get(url("detail", session.course)))
+    assert "3 of 3" in page  # preparation sessions (R2)
+    assert "1 of 6" in page and "used; 5 left on the prescription" in page  # R5
+    assert "Mar 26, 2025" in page  # R6: Mar 12 + 14 days
+    assert "last dose Mar 12, 2025; at least 14 days between doses" in page
+    assert "Preparation → Dosing" in page  # the first dose moved the course (R1)
+    assert "Dose 1 given by Sam Rivera 100 mg, 1 tablet" in page
+
+
+def test_timeline_shows_booked_and_deferred_dosing_sessions(as_user, therapist):
+    course = _dosed_course(therapist)
+    with time_machine.travel(MORNING + timedelta(days=15), tick=False):
+        page = words(as_user(therapist).get(url("detail", course)))
+    assert "Dose 1 given" in page
+    assert (
+        "Dose deferred by Sam Rivera Blood pressure 182/95 is at or above the hard stop "
+        "(180/100). The dose is deferred for today and the prescriber should be informed."
+    ) in page
+    assert "Dose 2" not in page
+    assert "1 of 6" in page
+
+
+def test_timeline_shows_a_dosing_session_booked_ahead(as_user, therapist):
+    with time_machine.travel(MORNING, tick=False):
+        session = dosing_ready_session(
+            therapist=therapist, starts_at=MORNING + timedelta(days=1, hours=1)
+        )
+        page = words(as_user(therapist).get(url("detail", session.course)))
+    assert "Mar 13, 2025 Dosing session booked 10:00 AM with Sam Rivera" in page
+    assert "No dose yet" in page
+
+
+def test_handoff_lists_doses_readings_events_and_integration_without_private_notes(
+    as_user, therapist
+):
+    course = _dosed_course(therapist)
+    with time_machine.travel(MORNING + timedelta(days=15), tick=False):
+        page = text(as_user(therapist).get(url("handoff", course)))
+    # Doses taken, with the pre-dose reading (R10, R11).
+    assert (
+        "<td>Mar 12, 2025</td> <td>9:30 AM</td> <td>100 mg, 1 tablet</td> "
+        "<td>128/82 at 9:25 AM</td>"
+    ) in page
+    assert "Doses</dt><dd>1 of 6 used" in page
+    # Every reading, with what it was judged against (R12-R14).
+    assert "<td>Before the dose</td> <td>128/82</td> <td>72</td> <td>In range</td>" in page
+    assert (
+        "<td>After the dose</td> <td>150/92</td> <td>80</td> "
+        "<td><strong>High</strong> (at or above 140/90)</td>"
+    ) in page
+    assert (
+        "<td>182/95</td> <td>88</td> <td><strong>Hard stop</strong> (at or above 180/100)</td>"
+    ) in page
+    # The deferral, the adverse event and the integration session attended.
+    assert "Mar 26, 2025: Blood pressure at or above the hard stop." in page
+    assert "<td>Nausea</td> <td>Mild</td> <td>—</td> <td>Ondansetron 4 mg</td>" in page
+    assert "<td>Mar 14, 2025</td> <td>Attended</td> <td>Mar 12, 2025</td>" in page
+    # R23: psychotherapy notes never reach the hand-off; nor the chart's own free text.
+    assert "Private process note" not in page
+    assert "To be kinder to myself" not in page
+
+
+def test_selector_query_counts_with_doses_match_their_docstrings(therapist):
+    course = _dosed_course(therapist)
+    course = course_selectors.course_for_client(client=course.client, course_id=course.pk)
+    with time_machine.travel(MORNING + timedelta(days=15), tick=False):
+        with CaptureQueriesContext(connection) as queries:
+            course_selectors.course_detail(course=course)
+        assert len(queries) == 9
+        with CaptureQueriesContext(connection) as queries:
+            course_selectors.handoff(course=course)
+        assert len(queries) == 10
+
+
 # --- Query counts -------------------------------------------------------------------------------
 
 
+_SLOTS = itertools.count()
+
+
 def _grow(course, therapist, n: int) -> None:
-    """``n`` more transitions, referral steps, prescriptions and scores on ``course``."""
+    """``n`` more transitions, referral steps, prescriptions, scores and dosing sessions (each
+    with a dose, readings, an adverse event and an integration session; and one deferred) on
+    ``course``."""
     client = course.client
     for i in range(n):
         CourseTransition.objects.create(
@@ -307,6 +464,95 @@ def _grow(course, therapist, n: int) -> None:
                 item9_score=0 if instrument == "phq9" else None,
                 entered_by=therapist,
             )
+        _dosing_rows(course, therapist, deferred=i == 0)
+
+
+def _dosing_rows(course, therapist, *, deferred: bool) -> None:
+    """A past dosing session written row by row (the PostgreSQL dose gate still applies)."""
+    from sessions.models import (
+        AdverseEvent,
+        BloodPressureReading,
+        DoseAdministration,
+        DosingChart,
+        Session,
+    )
+
+    start = timezone.now() - timedelta(days=900) + timedelta(days=2 * next(_SLOTS))
+    session = SessionFactory(
+        client=course.client, course=course, kind="dosing", starts_at=start, status="completed"
+    )
+    prescription = course.client.prescriptions.get(superseded_at__isnull=True)
+    chart = DosingChart.objects.create(
+        session=session, prescription=prescription, created_by=therapist
+    )
+    thresholds = {
+        "defer_systolic": 140,
+        "defer_diastolic": 90,
+        "hard_stop_systolic": 180,
+        "hard_stop_diastolic": 100,
+    }
+    if deferred:
+        BloodPressureReading.objects.create(
+            session=session,
+            moment="pre_dose",
+            systolic=185,
+            diastolic=95,
+            taken_at=start,
+            result="hard_stop",
+            recorded_by=therapist,
+            **thresholds,
+        )
+        chart.outcome, chart.deferred_at, chart.deferral_reason = "deferred", start, "bp_hard_stop"
+        chart.save()
+        return
+    reading = BloodPressureReading.objects.create(
+        session=session,
+        moment="pre_dose",
+        systolic=120,
+        diastolic=80,
+        taken_at=start,
+        result="in_range",
+        recorded_by=therapist,
+        **thresholds,
+    )
+    given = start + timedelta(minutes=5)
+    DoseAdministration.objects.create(
+        session=session,
+        prescription=prescription,
+        pre_dose_reading=reading,
+        given_at=given,
+        dose_mg=100,
+        tablets=1,
+        recorded_by=therapist,
+    )
+    BloodPressureReading.objects.create(
+        session=session,
+        moment="post_dose",
+        systolic=125,
+        diastolic=82,
+        taken_at=given + timedelta(minutes=40),
+        result="in_range",
+        recorded_by=therapist,
+        **thresholds,
+    )
+    AdverseEvent.objects.create(
+        session=session,
+        kind="dizziness",
+        severity="mild",
+        noticed_at=given + timedelta(minutes=30),
+        recorded_by=therapist,
+    )
+    Session.objects.create(
+        client=course.client,
+        course=course,
+        therapist=session.therapist,
+        kind="integration",
+        starts_at=start + timedelta(days=1),
+        ends_at=start + timedelta(days=1, minutes=50),
+        status="completed",
+        follows_dose=session,
+        created_by=therapist,
+    )
 
 
 def _count(web, path) -> int:
