@@ -256,8 +256,9 @@ def session_reschedule(
     ends_at = starts_at + timedelta(minutes=minutes)
     try:
         with transaction.atomic():
+            # of=("self",): the course is nullable (an outer join), which PostgreSQL cannot lock.
             locked = (
-                Session.objects.select_for_update()
+                Session.objects.select_for_update(of=("self",))
                 .select_related("client", "course", "therapist")
                 .get(pk=session.pk)
             )

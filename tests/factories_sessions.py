@@ -54,3 +54,71 @@ class SessionFactory(factory.django.DjangoModelFactory):
     )
     location = "Room 2"
     created_by = factory.LazyAttribute(lambda o: o.therapist)
+
+
+# --- Scheduling (calendar and session pages) ------------------------------------------------------
+
+
+def course_ready_for_dosing(
+    client: Client, *, prep_done: int = 3, **prescription_fields
+) -> tuple[TreatmentCourse, object]:
+    """A realistic course through the real services: submitted intake, course opened, approved
+    referral with a prescription (``prescription_fields`` override it), moved to preparation, and
+    ``prep_done`` completed preparation sessions in the past (R2). Returns (course, prescription).
+    The client needs a portal login (the intake is theirs)."""
+    from patients import course_services
+    from tests.factories_intake import submitted_intake
+    from tests.factories_referrals import approved_referral_with_prescription
+
+    by = client.primary_therapist
+    submitted_intake(client)
+    course = course_services.course_open(client=client, by=by)
+    _referral, prescription = approved_referral_with_prescription(client, by, **prescription_fields)
+    course = course_services.course_advance(course=course, to_phase=Phase.REFERRAL, by=by)
+    course = course_services.course_advance(course=course, to_phase=Phase.PREPARATION, by=by)
+    base = timezone.now().replace(minute=0, second=0, microsecond=0)
+    for n in range(prep_done):
+        SessionFactory(
+            client=client,
+            course=course,
+            kind=SessionKind.PREPARATION,
+            status="completed",
+            starts_at=base - timedelta(days=7 * (n + 1)),
+        )
+    return course, prescription
+
+
+def dose_given(session: Session, *, given_at=None, prescription=None):
+    """Record the dose of a dosing session directly (the dosing chart's work): an in-range pre-dose
+    reading 10 minutes before, then the administration (R11: the database trigger checks both)."""
+    from django.conf import settings
+
+    from sessions.models import BloodPressureReading, DoseAdministration
+
+    if prescription is None:
+        from patients.course_selectors import current_prescription
+
+        prescription = current_prescription(client=session.client)
+    given_at = given_at or session.starts_at + timedelta(minutes=30)
+    reading = BloodPressureReading.objects.create(
+        session=session,
+        moment="pre_dose",
+        systolic=122,
+        diastolic=78,
+        taken_at=given_at - timedelta(minutes=10),
+        result="in_range",
+        defer_systolic=settings.BP_DEFER_SYSTOLIC,
+        defer_diastolic=settings.BP_DEFER_DIASTOLIC,
+        hard_stop_systolic=settings.BP_HARD_STOP_SYSTOLIC,
+        hard_stop_diastolic=settings.BP_HARD_STOP_DIASTOLIC,
+        recorded_by=session.therapist,
+    )
+    return DoseAdministration.objects.create(
+        session=session,
+        prescription=prescription,
+        pre_dose_reading=reading,
+        given_at=given_at,
+        dose_mg=prescription.dose_mg,
+        tablets=1,
+        recorded_by=session.therapist,
+    )
