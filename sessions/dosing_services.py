@@ -191,7 +191,9 @@ def chart_prepare(
         chart.preparation_done_at = None if missing else (chart.preparation_done_at or now)
         chart.save()
     if missing:
-        raise DosingError("Saved. Before the blood-pressure check, record " + _and(missing) + ".")
+        raise PreparationIncomplete(
+            "Saved. Before the blood-pressure check, record " + _and(missing) + "."
+        )
     return chart
 
 

@@ -56,6 +56,65 @@ class SessionFactory(factory.django.DjangoModelFactory):
     created_by = factory.LazyAttribute(lambda o: o.therapist)
 
 
+# --- Dosing chart (issue 5: the guided dosing session) ------------------------------------------
+
+
+def dosing_ready_session(
+    client: Client | None = None,
+    *,
+    starts_at=None,
+    therapist=None,
+    prep_sessions: int = 3,
+    **prescription_fields,
+) -> Session:
+    """A dosing session for a client who is ready to dose, built the way the pages build it:
+    a submitted intake, an approved referral with a prescription (R3), a course opened and moved
+    to preparation, ``prep_sessions`` completed preparation sessions (R2), then the dosing session
+    booked through ``session_schedule`` (R9: 180 minutes) at ``starts_at`` (default: now, so the
+    chart can be started today). Call it inside ``time_machine.travel`` to pin "today"."""
+    from patients.course_services import course_advance, course_open
+    from sessions.models import SessionStatus
+    from sessions.services import session_schedule
+    from tests.factories import ClientUserFactory, TherapistFactory
+    from tests.factories_intake import submitted_intake
+    from tests.factories_referrals import approved_referral_with_prescription
+
+    if client is None:
+        client = ClientFactory(
+            primary_therapist=therapist or TherapistFactory(),
+            user=ClientUserFactory(),
+            chaperone_name="Ravi Patel",
+            chaperone_phone="+15555550123",
+        )
+    by = client.primary_therapist
+    submitted_intake(client)
+    approved_referral_with_prescription(client, by=by, **prescription_fields)
+    course = course_open(client=client, by=by)
+    course = course_advance(course=course, to_phase=Phase.REFERRAL, by=by)
+    course = course_advance(course=course, to_phase=Phase.PREPARATION, by=by)
+    now = timezone.now()
+    for n in range(prep_sessions):
+        begin = now - timedelta(days=21 - 7 * n)
+        Session.objects.create(
+            client=client,
+            course=course,
+            therapist=by,
+            kind=SessionKind.PREPARATION,
+            starts_at=begin,
+            ends_at=begin + timedelta(minutes=50),
+            status=SessionStatus.COMPLETED,
+            status_changed_at=begin + timedelta(minutes=50),
+            created_by=by,
+        )
+    return session_schedule(
+        client=client,
+        kind=SessionKind.DOSING,
+        starts_at=starts_at or now,
+        by=by,
+        location="Room 2",
+    )
+
+
 # --- Scheduling (calendar and session pages) ------------------------------------------------------
 
 
