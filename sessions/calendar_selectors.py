@@ -62,6 +62,8 @@ class Cell:
     hour: int | None  # None: the "before 7:00" / "after 21:00" rows
     entries: list[Entry] = field(default_factory=list)
     busy: bool = False
+    # The kind of the session running through this hour (its colour on the grid).
+    busy_kind: str = ""
 
     @property
     def slot_start(self) -> datetime | None:
@@ -157,6 +159,7 @@ def calendar_week(
             slot = timezone.make_aware(datetime.combine(day, time(later)))
             if entry.start < slot < entry.end and later != hour:
                 grid[(day, later)].busy = True
+                grid[(day, later)].busy_kind = entry.session.kind
 
     rows = []
     if any(grid[(d, "early")].entries for d in day_list):
