@@ -101,6 +101,13 @@ def test_therapist_books_from_an_empty_slot_of_next_week(
     booked.click()
     expect(page.get_by_role("heading", name="Preparation session · Maya Patel")).to_be_visible()
 
+    page.get_by_label("breadcrumb").get_by_role("link", name="Sessions").click()
+    expect(page.get_by_role("heading", name="Sessions · Maya Patel")).to_be_visible()
+    screenshot(page, "calendar-client-sessions")
+    page.get_by_label("breadcrumb").get_by_role("link", name="Maya Patel").click()
+    expect(page.get_by_role("region", name="Sessions")).to_contain_text("Next:")
+    screenshot(page, "calendar-client-record")
+
     page.goto(f"/calendar/?date={tuesday.isoformat()}&view=day")
     expect(page.locator("#calendar-title")).to_contain_text(f"{tuesday:%A}")
     screenshot(page, "calendar-day")

@@ -149,6 +149,10 @@ def test_list_shows_upcoming_then_past(as_user, therapist, course, client_record
     upcoming, past = page.split('id="upcoming-heading"')[1].split('id="past-heading"')
     assert "Tue Mar 10, 2026" in upcoming
     assert "Completed" in past and "Preparation" in past
+    # A past session nobody marked says so.
+    SessionFactory(client=client_record, course=course, starts_at=at(date(2026, 3, 1), 10))
+    page = text(as_user(therapist).get(url("list", client_record)))
+    assert "Not marked yet" in page.split('id="past-heading"')[1]
 
 
 def test_list_query_count_is_constant(as_user, therapist, course, client_record):
