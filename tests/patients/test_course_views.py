@@ -412,7 +412,7 @@ def test_handoff_lists_doses_readings_events_and_integration_without_private_not
         "<td>182/95</td> <td>88</td> <td><strong>Hard stop</strong> (at or above 180/100)</td>"
     ) in page
     # The deferral, the adverse event and the integration session attended.
-    assert "Mar 26, 2025: Blood pressure at or above the hard stop." in page
+    assert "Mar 26, 2025: Blood pressure 182/95 is at or above the hard stop (180/100)." in page
     assert "<td>Nausea</td> <td>Mild</td> <td>—</td> <td>Ondansetron 4 mg</td>" in page
     assert "<td>Mar 14, 2025</td> <td>Attended</td> <td>Mar 12, 2025</td>" in page
     # R23: psychotherapy notes never reach the hand-off; nor the chart's own free text.
