@@ -41,7 +41,7 @@ _STEP_INDEX = {"start": 0, "preparation": 0, "blood_pressure": 1, "administratio
 @dataclass(frozen=True)
 class Step:
     label: str
-    state: str  # done, current, stopped, locked
+    state: str  # done, current, next, stopped, locked
     anchor: str
 
 
@@ -54,6 +54,10 @@ def stepper(state: ChartState) -> list[Step]:
     if phase == "deferred":
         stop = 0 if state.chart.preparation_done_at is None else 1
         states = ["done"] * stop + ["stopped"] + ["locked"] * (len(STEPS) - stop - 1)
+    elif phase == "return" and state.dose.spat_at is None:
+        # The hold is running: the dose is the step in hand; the return is open already (an
+        # adverse event can happen now) but comes next.
+        states = ["done", "done", "current", "next"]
     else:
         here = _STEP_INDEX[phase]
         states = ["done"] * here + ["current"] + ["locked"] * (len(STEPS) - here - 1)
@@ -262,6 +266,9 @@ def _page(
         "elsewhere": bool(where) and where not in _visible_forms(state),
         "elsewhere_form": (bound or {}).get(where),
         "session_page": _session_page_url(session),
+        "discharge_reading_taken": any(
+            r.moment == BloodPressureReading.Moment.DISCHARGE for r in state.readings
+        ),
         "vitals_overdue": bool(
             state.dose
             and not state.post_dose_vitals_taken
@@ -344,12 +351,17 @@ def dosing_bp(request: HttpRequest, client_id: int, session_id: int) -> HttpResp
         )
     except services.DosingError as error:
         return _refused(request, session, key, form, error)
-    messages.success(
-        request,
-        f"Blood pressure {reading.systolic}/{reading.diastolic} recorded: "
-        f"{reading.get_result_display().lower()}.",
-    )
-    return _back(session, "blood-pressure" if pre_dose else "return")
+    recorded = f"Blood pressure {reading.systolic}/{reading.diastolic} recorded"
+    if reading.result == BloodPressureReading.Result.IN_RANGE:
+        messages.success(request, f"{recorded}: in range.")
+    elif reading.result == BloodPressureReading.Result.HIGH:
+        messages.warning(request, f"{recorded}: high (at or above the defer threshold).")
+    else:
+        messages.error(request, f"{recorded}: at or above the hard stop.")
+    if not pre_dose:
+        return _back(session, "return")
+    # An in-range pre-dose reading opens the dose step: go there.
+    return _back(session, "dose" if reading.result == "in_range" else "blood-pressure")
 
 
 @staff_required

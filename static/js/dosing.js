@@ -123,5 +123,5 @@
   tickTimers();
   tickInputs();
   window.setInterval(tickTimers, 1000);
-  window.setInterval(tickInputs, 15000);
+  window.setInterval(tickInputs, 5000);
 })();
