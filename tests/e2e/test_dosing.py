@@ -15,6 +15,7 @@ import time_machine
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from patients.models import QuestionnaireResponse
 from sessions.models import AdverseEvent, BloodPressureReading, DoseAdministration, DosingChart
 from tests import factories
 from tests.e2e.conftest import PHONE
@@ -50,6 +51,16 @@ def test_therapist_runs_a_dosing_session(
             user=factories.ClientUserFactory(first_name="Maya", last_name="Patel"),
         )
         session = dosing_ready_session(record, starts_at=start)
+        # R20: the latest PHQ-9 answered "several days" to question 9.
+        QuestionnaireResponse.objects.create(
+            client=record,
+            instrument="phq9",
+            answers=[1] * 9,
+            total=11,
+            band="moderate",
+            item9_score=1,
+            entered_by=therapist,
+        )
         verified_staff(therapist)
         chart_url = f"/clients/{record.pk}/sessions/{session.pk}/dosing/"
 
@@ -74,12 +85,16 @@ def test_therapist_runs_a_dosing_session(
         # Incomplete: saved, and what is missing is a warning beside the form.
         expect(prep.get_by_role("alert")).to_contain_text(
             "Saved. Before the blood-pressure check, record that a chaperone will take the "
-            "client home."
+            "client home and that you have reviewed the self-harm answer on the latest PHQ-9."
         )
         expect(prep.get_by_label("Check-in")).to_have_value(
             "Arrived calm; a little nervous about the music."
         )
+        expect(
+            prep.get_by_role("region", name="Safety check: thoughts of self-harm")
+        ).to_contain_text("“Several days”")
         prep.get_by_label("Chaperone arranged to take the client home").check()
+        prep.get_by_label("I have reviewed this with the client today").check()
         prep.get_by_role("button", name="Save the preparation").click()
         expect(page.get_by_text("Preparation saved.")).to_be_visible()
 
