@@ -46,9 +46,7 @@ CLIENTS = [
     DemoClient(
         "Maya", "Patel", date(1988, 3, 14), "rivera", True, "intake in progress, draft referral"
     ),
-    DemoClient(
-        "Daniel", "Okafor", date(1979, 11, 2), "rivera", True, "approved, course in preparation"
-    ),
+    DemoClient("Daniel", "Okafor", date(1979, 11, 2), "rivera", True, "first dose today, 9:00"),
     DemoClient("Lena", "Hoffmann", date(1992, 6, 30), "rivera", False, "invited to the portal"),
     DemoClient("Marcus", "Bell", date(1985, 1, 19), "rivera", False, "scores entered in session"),
     DemoClient("Priya", "Shah", date(1990, 9, 8), "chen", True, "referral sent, safety alert"),
@@ -57,6 +55,8 @@ CLIENTS = [
     DemoClient("Sofia", "Reyes", date(1994, 2, 17), "chen", True, "under review, course on hold"),
     DemoClient("Ben", "Carter", date(1981, 7, 9), "rivera", True, "declined, course discontinued"),
     DemoClient("Hana", "Kim", date(1987, 5, 23), "chen", True, "referral withdrawn"),
+    DemoClient("Ruth", "Alvarez", date(1983, 8, 12), "rivera", True, "dosing: 2 of 6 doses"),
+    DemoClient("Grace", "Liu", date(1991, 10, 4), "chen", True, "course complete"),
 ]
 
 PRESCRIBERS = [
@@ -179,6 +179,9 @@ def build() -> dict[str, User]:
                 client.save(update_fields=["user", "updated_at"])
             _stage(spec, client, therapist, staff)
     _referrals_and_courses(staff)
+    from kap_clinic.demo_sessions import build_sessions
+
+    build_sessions(staff, PRESCRIPTION, _fill)
     marcus = Client.objects.get(email=f"marcus@{DEMO_DOMAIN}")
     ClientShare.objects.get_or_create(
         client=marcus,

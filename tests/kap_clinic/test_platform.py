@@ -95,6 +95,7 @@ def test_seed_demo_is_idempotent_and_covers_every_stage(capsys, settings):
     settings.DEBUG = True
     call_command("seed_demo")
     from patients.models import Referral, TreatmentCourse
+    from sessions.models import DoseAdministration, Session
 
     models = (
         User,
@@ -106,6 +107,8 @@ def test_seed_demo_is_idempotent_and_covers_every_stage(capsys, settings):
         PortalInvitation,
         Referral,
         TreatmentCourse,
+        Session,
+        DoseAdministration,
     )
     counts = [model.objects.count() for model in models]
     call_command("seed_demo")
@@ -117,7 +120,7 @@ def test_seed_demo_is_idempotent_and_covers_every_stage(capsys, settings):
     # One client at each stage that exists so far.
     assert Intake.objects.filter(status="draft").count() == 1
     assert Intake.objects.filter(status="submitted", reviewed_at__isnull=False).count() == 1
-    assert Intake.objects.filter(status="submitted", reviewed_at__isnull=True).count() == 4
+    assert Intake.objects.filter(status="submitted", reviewed_at__isnull=True).count() == 6
     assert ClientFlag.objects.filter(code="hypertension", is_current=True).exists()
     assert Alert.objects.filter(kind="phq9_item9", recipient__email="chen@demo.kapclinic.test")
     assert PortalInvitation.objects.filter(accepted_at__isnull=True).count() == 1
@@ -128,8 +131,30 @@ def test_seed_demo_is_idempotent_and_covers_every_stage(capsys, settings):
     states = set(Referral.objects.values_list("status", flat=True))
     assert states == {"draft", "sent", "under_review", "approved", "declined", "withdrawn"}
     phases = set(TreatmentCourse.objects.values_list("phase", flat=True))
-    assert phases == {"intake", "referral", "preparation", "on_hold", "discontinued"}
-    assert Prescription.objects.filter(superseded_at__isnull=True).count() == 1
+    assert phases == {
+        "intake",
+        "referral",
+        "preparation",
+        "dosing",
+        "complete",
+        "on_hold",
+        "discontinued",
+    }
+    assert Prescription.objects.filter(superseded_at__isnull=True).count() == 3
+    # Issue 5: a dosing day ready to chart today, doses given (one after a recheck), a hard-stop
+    # deferral with the prescriber informed, integration sessions after every dose.
+    from django.utils import timezone
+
+    from sessions.models import BloodPressureReading, DoseAdministration, DosingChart, Session
+
+    daniel_dose = Session.objects.get(client__first_name="Daniel", kind="dosing")
+    assert daniel_dose.status == "scheduled"
+    assert timezone.localdate(daniel_dose.starts_at) == timezone.localdate()
+    assert not DosingChart.objects.filter(session=daniel_dose).exists()
+    assert DoseAdministration.objects.count() == 4
+    assert DosingChart.objects.filter(outcome="deferred", deferral_reason="bp_hard_stop").count()
+    assert BloodPressureReading.objects.filter(result="high").count() == 1
+    assert Session.objects.filter(kind="integration", status="completed").count() == 4
 
 
 @pytest.mark.django_db
