@@ -133,6 +133,15 @@ def chart_open(*, session: Session, by: User, now: datetime | None = None) -> Do
                 f"This session is {locked.get_status_display().lower()}: its chart cannot be "
                 "started."
             )
+        if locked.course.phase not in (Phase.PREPARATION, Phase.DOSING):
+            raise DosingError(
+                f"The course is {locked.course.get_phase_display().lower()}: "
+                + (
+                    "resume it before the dosing session."
+                    if locked.course.phase == Phase.ON_HOLD
+                    else "no dose can be given in it."
+                )
+            )
         if selectors.clinic_date(locked.starts_at) != selectors.clinic_date(now):
             raise DosingError("A dosing chart is started on the day of the session.")
         problems = _prescription_problems(

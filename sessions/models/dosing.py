@@ -24,7 +24,9 @@ class DosingChart(models.Model):
     session = models.OneToOneField(
         "clinic_sessions.Session", on_delete=models.PROTECT, related_name="dosing_chart"
     )
-    # The prescription in force when the chart was opened (R3); the dose uses it.
+    # The prescription in force when the chart was opened (R3), shown on the chart. The dose is
+    # checked and counted against the prescription in force when it is given (a renewal on the
+    # day wins), see dosing_services.dose_record.
     prescription = models.ForeignKey(
         "patients.Prescription", on_delete=models.PROTECT, related_name="+"
     )

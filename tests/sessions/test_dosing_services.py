@@ -579,6 +579,17 @@ def test_r1_no_dose_while_the_course_is_on_hold(prepared):
         dose(prepared, at=T0 + timedelta(minutes=5))
 
 
+def test_r1_no_chart_is_started_while_the_course_is_on_hold(session):
+    from patients.course_services import course_advance
+
+    course_advance(
+        course=session.course, to_phase=Phase.ON_HOLD, by=session.therapist, reason="Travel"
+    )
+    with pytest.raises(DosingError, match="The course is on hold: resume it"):
+        dosing.chart_open(session=session, by=session.therapist, now=PREPARED)
+    assert not DosingChart.objects.exists()
+
+
 def test_r10_defer_for_another_reason_needs_the_reason_and_closes_the_chart(prepared):
     with pytest.raises(DosingError, match="Give the reason for deferring the dose"):
         dosing.chart_defer(session=prepared, by=prepared.therapist, note="  ", now=T0)
