@@ -217,9 +217,10 @@ class TestList:
 
 
 def services_consent():
-    from patients.models import ConsentDocument
+    # The migration's consent text is gone after a browser test's flush: make one if needed.
+    from tests.factories_intake import consent
 
-    return ConsentDocument.objects.latest()
+    return consent()
 
 
 def test_client_page_query_count_is_constant(client, therapist, client_record, admin_user):
