@@ -293,6 +293,7 @@ def bp_record(
                     else DosingChart.DeferralReason.BP_HIGH,
                     note=gate.message,
                     now=now,
+                    by=by,
                 )
                 if gate.hard_stop:
                     PrescriberNotice.objects.create(
@@ -305,7 +306,9 @@ def bp_record(
     return reading
 
 
-def _defer(session: Session, chart: DosingChart, *, reason: str, note: str, now: datetime) -> None:
+def _defer(
+    session: Session, chart: DosingChart, *, reason: str, note: str, now: datetime, by: User
+) -> None:
     chart.outcome = DosingChart.Outcome.DEFERRED
     chart.deferred_at = now
     chart.deferral_reason = reason
@@ -313,6 +316,7 @@ def _defer(session: Session, chart: DosingChart, *, reason: str, note: str, now:
     chart.save()
     session.status = SessionStatus.COMPLETED
     session.status_changed_at = now
+    session.status_changed_by = by
     session.save()
 
 
@@ -329,7 +333,7 @@ def chart_defer(*, session: Session, by: User, note: str, now: datetime | None =
         _open(chart)
         if dose_for(locked) is not None:
             raise DosingError("The dose has been given: it can no longer be deferred.")
-        _defer(locked, chart, reason=DosingChart.DeferralReason.OTHER, note=note, now=now)
+        _defer(locked, chart, reason=DosingChart.DeferralReason.OTHER, note=note, now=now, by=by)
     return chart
 
 
@@ -560,6 +564,7 @@ def discharge(*, session: Session, by: User, now: datetime | None = None) -> Dos
         chart.save()
         locked.status = SessionStatus.COMPLETED
         locked.status_changed_at = now
+        locked.status_changed_by = by
         locked.save()
     return chart
 

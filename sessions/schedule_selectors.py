@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from auditlog.models import LogEntry
 from django.utils import timezone
 
 from patients.models import Client
@@ -45,6 +44,7 @@ def session_for_client(*, client: Client, session_id: int) -> Session | None:
             "follows_dose",
             "follows_dose__dose",
             "integration_warning_acknowledged_by",
+            "status_changed_by",
         )
         .first()
     )
@@ -57,21 +57,13 @@ class StatusChange:
 
 
 def status_change(*, session: Session) -> StatusChange | None:
-    """Who completed, cancelled or marked the session a no-show, and when: the latest change of its
-    status in the audit trail (R22). None while it is scheduled. One query."""
-    if session.status == SessionStatus.SCHEDULED:
+    """Who completed, cancelled or marked the session a no-show, and when (kept on the row; the
+    audit trail has the full history, R22). None while it is scheduled. No query when the session
+    was fetched with ``status_changed_by``."""
+    if session.status == SessionStatus.SCHEDULED or session.status_changed_at is None:
         return None
-    entry = (
-        LogEntry.objects.get_for_object(session)
-        .filter(changes__has_key="status")
-        .select_related("actor")
-        .order_by("-timestamp", "-id")
-        .first()
-    )
-    if entry is None:
-        return None
-    name = entry.actor.get_full_name() if entry.actor else "the system"
-    return StatusChange(by=name, at=session.status_changed_at or entry.timestamp)
+    by = session.status_changed_by
+    return StatusChange(by=by.get_full_name() if by else "the system", at=session.status_changed_at)
 
 
 def next_session(*, client: Client, now: datetime | None = None) -> Session | None:

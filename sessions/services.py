@@ -320,6 +320,7 @@ def session_cancel(*, session: Session, reason: str, by: User) -> Session:
         locked.status = SessionStatus.CANCELLED
         locked.cancel_reason = reason
         locked.status_changed_at = timezone.now()
+        locked.status_changed_by = by
         locked.save()
     return locked
 
@@ -348,5 +349,6 @@ def session_mark(*, session: Session, status: str, by: User, now: datetime | Non
             )
         locked.status = status
         locked.status_changed_at = now
+        locked.status_changed_by = by
         locked.save()
     return locked

@@ -60,6 +60,9 @@ class Session(models.Model):
         max_length=16, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED
     )
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     cancel_reason = models.TextField("reason for cancellation", blank=True, max_length=2000)
     # R7: the dosing session an integration session follows.
     follows_dose = models.ForeignKey(

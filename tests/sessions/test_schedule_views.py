@@ -320,6 +320,7 @@ def test_cancel_needs_a_reason_and_then_shows_who_and_why(
     web.post(url("cancel", client_record, session), {"reason": "Client has the flu"})
     session.refresh_from_db()
     assert session.status == SessionStatus.CANCELLED
+    assert session.status_changed_by == therapist
     page = words(web.get(url("detail", client_record, session)))
     assert "Cancelled by Sam Rivera on Mar 2, 2026 at 9:00 AM. Reason: Client has the flu" in page
     assert "Reschedule" not in page
@@ -333,6 +334,7 @@ def test_mark_completed_and_no_show(as_user, therapist, course, client_record):
     web.post(url("status", client_record, earlier), {"status": "completed"})
     earlier.refresh_from_db()
     assert earlier.status == SessionStatus.COMPLETED
+    assert earlier.status_changed_by == therapist
     page = words(web.get(url("detail", client_record, earlier)))
     assert "Completed: marked by Sam Rivera on Mar 2, 2026" in page
 
