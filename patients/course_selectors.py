@@ -394,7 +394,7 @@ def _dosing_events(sessions: list[Session]) -> list[Event]:
             events.append(
                 Event(
                     on=timezone.localdate(dose.given_at),
-                    sort_key=dose.given_at,
+                    sort_key=dose.recorded_at,
                     title=f"Dose {given} given",
                     detail=detail,
                     by=therapist,

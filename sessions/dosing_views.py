@@ -9,6 +9,7 @@ redirects back to the chart at the step that follows."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -274,8 +275,30 @@ def _page(
             and not state.post_dose_vitals_taken
             and state.now >= state.post_dose_vitals_due_at
         ),
+        **_integration_prompt(session, state),
     }
     return render(request, "sessions/dosing_chart.html", context)
+
+
+def _integration_prompt(session: Session, state: ChartState) -> dict:
+    """R7: after the dose, the integration session 1-3 days later: the one booked, or a link that
+    books it (the day after the dose at 10:00, to adjust). One query once a dose is given."""
+    if state.dose is None:
+        return {}
+    booked = (
+        Session.objects.filter(follows_dose=session)
+        .exclude(status="cancelled")
+        .order_by("starts_at")
+        .first()
+    )
+    day_after = clinic_date(state.dose.given_at) + timedelta(days=1)
+    return {
+        "integration_booked": booked,
+        "integration_book_url": reverse(
+            "patients:sessions:create", kwargs={"client_id": session.client_id}
+        )
+        + f"?kind=integration&start={day_after.isoformat()}T10:00",
+    }
 
 
 @staff_required

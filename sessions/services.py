@@ -138,6 +138,18 @@ def _check_dose_slot(
             if blocker:
                 problems.append(blocker)
                 break
+    if facts.prep_done < settings.PREP_SESSIONS_REQUIRED:
+        unmarked = Session.objects.filter(
+            course=course,
+            kind=SessionKind.PREPARATION,
+            status=SessionStatus.SCHEDULED,
+            starts_at__lt=timezone.now(),
+        ).count()
+        if unmarked:
+            problems.append(
+                f"{unmarked} past preparation session{'s are' if unmarked != 1 else ' is'} not "
+                "marked yet: mark the sessions that took place as completed on their pages."
+            )
     if problems:
         raise SessionError("This dosing session cannot be booked: " + " ".join(problems))
     warning = rules.integration_warning(

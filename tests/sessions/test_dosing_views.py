@@ -568,3 +568,28 @@ def test_query_count_does_not_grow_with_the_chart(web, session, therapist, clock
         assert web.get(url(session)).status_code == 200
     assert AdverseEvent.objects.count() == 10
     assert len(small.captured_queries) == len(large.captured_queries)
+
+
+def test_after_the_dose_the_chart_offers_to_book_the_integration_session(
+    web, session, therapist, clock
+):
+    """R7: an integration session 1-3 days after the dose: a link that books it for the next day,
+    then the booked session once there is one."""
+    from sessions.services import session_schedule
+
+    given(web, session, therapist, clock)
+    page = web.get(url(session)).content.decode()
+    assert "None is booked yet." in page
+    day_after = session.starts_at.date() + timedelta(days=1)
+    assert f"?kind=integration&amp;start={day_after.isoformat()}T10:00" in page
+
+    booked = session_schedule(
+        client=session.client,
+        kind="integration",
+        starts_at=session.starts_at + timedelta(days=1),
+        by=therapist,
+    )
+    assert booked.follows_dose == session
+    page = text(web.get(url(session)))
+    assert "None is booked yet." not in page
+    assert "Booked for" in page

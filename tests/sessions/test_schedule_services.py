@@ -178,6 +178,13 @@ def test_r2_a_scheduled_or_cancelled_preparation_session_does_not_count(client_r
         book(client_record, SessionKind.DOSING, when=at(date(2026, 3, 4), 9))
 
 
+def test_r2_the_refusal_points_at_past_preparation_sessions_not_marked_yet(client_record):
+    course, _ = course_ready_for_dosing(client_record, prep_done=2)
+    SessionFactory(client=client_record, course=course, starts_at=at(date(2026, 2, 27), 9))
+    with pytest.raises(SessionError, match="1 past preparation session is not marked yet"):
+        book(client_record, SessionKind.DOSING, when=at(date(2026, 3, 4), 9))
+
+
 def test_r2_exactly_three_is_enough(client_record):
     course_ready_for_dosing(client_record, prep_done=3)
     session = book(client_record, SessionKind.DOSING, when=at(date(2026, 3, 4), 9))
