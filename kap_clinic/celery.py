@@ -18,4 +18,9 @@ app.conf.beat_schedule = {
         "task": "accounts.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
     },
+    # R8: integration reminders are rows with a due time; this sends what is due (never eta).
+    "dispatch-due-reminders": {
+        "task": "integration.dispatch_due_reminders",
+        "schedule": 60.0,
+    },
 }

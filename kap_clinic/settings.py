@@ -228,6 +228,29 @@ POST_DOSE_VITALS_MINUTES = _ranged("POST_DOSE_VITALS_MINUTES", 40, 30, 60, "R14"
 MIN_OBSERVATION_MINUTES = _ranged("MIN_OBSERVATION_MINUTES", 120, 60, 240, "R15")
 DOSE_HOLD_MINUTES = _ranged("DOSE_HOLD_MINUTES", 15, 5, 20, "R10")
 
+# Integration reminders (R7, R8). Which days after the dose, the send hour in the client's own
+# time zone, and the quiet hours in which nothing is sent (a send hour inside them waits for
+# their end).
+REMINDER_DAYS = sorted(set(env.list("REMINDER_DAYS", cast=int, default=[1, 2, 3])))
+if not REMINDER_DAYS or not all(1 <= day <= 7 for day in REMINDER_DAYS):
+    raise ImproperlyConfigured("REMINDER_DAYS must list days 1 to 7 after the dose (R8).")
+REMINDER_SEND_HOUR = _ranged("REMINDER_SEND_HOUR", 10, 0, 23, "R8")
+QUIET_HOURS_START = _ranged("QUIET_HOURS_START", 21, 0, 23, "R8")
+QUIET_HOURS_END = _ranged("QUIET_HOURS_END", 8, 0, 23, "R8")
+# R8: the therapist is alerted when a dose has no integration session booked this long after it.
+INTEGRATION_ALERT_HOURS = _ranged("INTEGRATION_ALERT_HOURS", 24, 6, 72, "R8")
+REMINDER_SIGNATURE = env.str("REMINDER_SIGNATURE", default=f"The team at {CLINIC_NAME}")
+CLINIC_PHONE = env.str("CLINIC_PHONE", default="")
+# Where clients book their own sessions, when the clinic offers it; empty: "contact us".
+SELF_BOOKING_URL = env.str("SELF_BOOKING_URL", default="")
+# Sending: attempts before a reminder is marked failed, the backoff between them, and how long
+# a claimed reminder may stay "sending" before another worker takes it over (a worker died).
+REMINDER_MAX_ATTEMPTS = _ranged("REMINDER_MAX_ATTEMPTS", 5, 1, 10, "reminder retries")
+REMINDER_RETRY_SECONDS = _ranged("REMINDER_RETRY_SECONDS", 60, 1, 3600, "reminder backoff")
+REMINDER_LEASE_SECONDS = _ranged("REMINDER_LEASE_SECONDS", 300, 10, 3600, "reminder lease")
+# A reminder more than this late (an outage) is not sent: "tomorrow" would be wrong by then.
+REMINDER_STALE_HOURS = _ranged("REMINDER_STALE_HOURS", 12, 1, 48, "R8")
+
 # --- Security headers. HTTPS in production (R22 transmission security).
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 if env.bool("BEHIND_TLS_PROXY", default=False):

@@ -12,6 +12,7 @@ urlpatterns = [
     path("welcome/<str:token>/", portal_views.invitation_accept, name="invitation_accept"),
     path("prescribers/", include("patients.prescriber_urls")),
     path("calendar/", include("sessions.calendar_urls")),
+    path("reminders/", include("integration.urls")),
     path("audit/", include("audit.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]

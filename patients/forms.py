@@ -84,6 +84,7 @@ class ClientForm(forms.ModelForm):
                 "Primary care provider",
                 Row(Column("pcp_name"), Column("pcp_practice"), Column("pcp_phone")),
             ),
+            Fieldset("Reminders", "time_zone"),
         )
 
     def clean_date_of_birth(self):

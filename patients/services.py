@@ -39,6 +39,7 @@ CLIENT_FIELDS = (
     "pcp_name",
     "pcp_practice",
     "pcp_phone",
+    "time_zone",
 )
 
 

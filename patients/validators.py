@@ -65,3 +65,15 @@ def validate_date_of_birth(value: date | None) -> None:
         raise ValidationError(
             "Please check the year of birth: it makes the client over 110.", code="implausible"
         )
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA time zone name such as America/Los_Angeles (R8: reminders at the client's local
+    send hour)."""
+    from zoneinfo import available_timezones
+
+    if value and value not in available_timezones():
+        raise ValidationError(
+            f"'{value}' is not a time zone name. Use a name such as America/Los_Angeles or "
+            "Europe/London."
+        )

@@ -9,6 +9,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 
+from patients.validators import validate_time_zone
+
 
 class ClientQuerySet(models.QuerySet["Client"]):
     def active(self) -> ClientQuerySet:
@@ -30,6 +32,14 @@ class Client(models.Model):
     # R15: the person who takes the client home after a dosing session.
     chaperone_name = models.CharField("default chaperone", max_length=150, blank=True)
     chaperone_phone = models.CharField("chaperone phone", max_length=32, blank=True)
+    # R8: reminders go out at the send hour of the client's own time zone; blank = the clinic's.
+    time_zone = models.CharField(
+        "time zone",
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="Leave blank when the client lives in the clinic's time zone.",
+    )
     # S 000: the in-person medical assessment is usually done by the client's own doctor.
     pcp_name = models.CharField("primary care provider", max_length=150, blank=True)
     pcp_practice = models.CharField("practice", max_length=150, blank=True)
@@ -97,6 +107,13 @@ class Client(models.Model):
     def initials(self) -> str:
         """R25: what reminders and calendar feeds may show."""
         return f"{self.first_name[:1]}.{self.last_name[:1]}.".upper()
+
+    @property
+    def zone(self):
+        """The client's time zone (R8), the clinic's when none is set."""
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.time_zone or settings.TIME_ZONE)
 
     @property
     def is_archived(self) -> bool:

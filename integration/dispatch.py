@@ -1,0 +1,215 @@
+"""Sending what is due from the reminder outbox (R8), exactly once from the client's side.
+
+1. Claim: in a short transaction, take up to ``limit`` due rows (pending and due, or "sending"
+   with an expired lease: a worker died) with SELECT ... FOR UPDATE SKIP LOCKED, and mark them
+   "sending" with this call's claim token. A second worker skips the locked rows; the UPDATE is
+   conditional on the status as well, so SQLite (no row locks) cannot double-claim either.
+2. Decide, at send time: a discontinued course, an integration session already held, a reminder
+   far past its day: cancelled, not sent. Otherwise compose the message.
+3. Send with the row's fixed Message-ID, then mark "sent" at once, conditional on the claim token.
+   The only window for a second e-mail is a worker killed between the server's acceptance and
+   that UPDATE (milliseconds); the retry after the lease then re-sends the SAME Message-ID, which
+   mail stores treat as one message.
+4. Errors: a transient one (4xx, a dropped connection, a timeout) puts the row back as pending
+   with a bounded exponential backoff; a permanent one (5xx, a refused address) or the last
+   attempt marks it failed with the error, for staff to see.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from integration import messages, rules
+from integration.models import IntegrationReminder, ReminderKind, ReminderStatus
+from patients.models import Phase
+from sessions.models import Session, SessionKind, SessionStatus
+
+logger = logging.getLogger(__name__)
+
+
+class TransientSendError(Exception):
+    pass
+
+
+class PermanentSendError(Exception):
+    pass
+
+
+@dataclass
+class DispatchResult:
+    claimed: int = 0
+    sent: int = 0
+    cancelled: int = 0
+    retried: int = 0
+    failed: int = 0
+    ids: list[int] = field(default_factory=list)
+
+    def add(self, other: DispatchResult) -> None:
+        for name in ("claimed", "sent", "cancelled", "retried", "failed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.ids += other.ids
+
+
+def _due(now: datetime):
+    lease = timedelta(seconds=settings.REMINDER_LEASE_SECONDS)
+    return IntegrationReminder.objects.filter(
+        Q(status=ReminderStatus.PENDING, not_before__lte=now)
+        | Q(status=ReminderStatus.SENDING, claimed_at__lt=now - lease)
+    )
+
+
+def claim(*, now: datetime, limit: int) -> tuple[str, list[int]]:
+    """Claim up to ``limit`` due rows for this call. Returns (claim token, ids)."""
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        due = _due(now).order_by("not_before", "id")
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.values_list("id", flat=True)[:limit])
+        if not ids:
+            return token, []
+        _due(now).filter(id__in=ids).update(
+            status=ReminderStatus.SENDING,
+            claim_token=token,
+            claimed_at=now,
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
+    return token, list(
+        IntegrationReminder.objects.filter(claim_token=token).values_list("id", flat=True)
+    )
+
+
+def _finish(reminder_id: int, token: str, **fields) -> bool:
+    """Record the outcome, only if this call still holds the claim."""
+    return bool(
+        IntegrationReminder.objects.filter(
+            pk=reminder_id, claim_token=token, status=ReminderStatus.SENDING
+        ).update(**fields, updated_at=timezone.now())
+    )
+
+
+def _why_not(reminder: IntegrationReminder, now: datetime) -> str:
+    """A reason not to send this reminder at all, or ""."""
+    course = reminder.course
+    if course.phase == Phase.DISCONTINUED:
+        return "The course was discontinued."
+    if reminder.client.archived_at is not None:
+        return "The client's record is archived."
+    if now - reminder.due_at > timedelta(hours=settings.REMINDER_STALE_HOURS):
+        return "Not sent in time (the sending was delayed): it would arrive on the wrong day."
+    integrations = Session.objects.filter(
+        follows_dose_id=reminder.dose.session_id, kind=SessionKind.INTEGRATION
+    )
+    if reminder.kind == ReminderKind.CLIENT:
+        if integrations.filter(status=SessionStatus.COMPLETED).exists():
+            return "The integration session took place."
+    elif integrations.exclude(status=SessionStatus.CANCELLED).exists():
+        return "An integration session was booked in time."
+    return ""
+
+
+def _send(message: messages.Message, *, message_id: str) -> None:
+    try:
+        message.email(message_id=message_id).send(fail_silently=False)
+    except smtplib.SMTPRecipientsRefused as error:
+        raise PermanentSendError(f"The address was refused: {_codes(error)}") from error
+    except smtplib.SMTPResponseException as error:
+        text = f"{error.smtp_code} {error.smtp_error!r}"[:300]
+        if 400 <= error.smtp_code < 500:
+            raise TransientSendError(text) from error
+        raise PermanentSendError(text) from error
+    except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as error:
+        raise TransientSendError(f"{type(error).__name__}: {error}"[:300]) from error
+
+
+def _codes(error: smtplib.SMTPRecipientsRefused) -> str:
+    return ", ".join(f"{code}" for code, _ in error.recipients.values())
+
+
+def deliver(reminder_id: int, token: str, *, now: datetime, base_url: str = "") -> str:
+    """Decide about and send one claimed reminder. Returns "sent", "cancelled", "retried" or
+    "failed"."""
+    reminder = IntegrationReminder.objects.select_related(
+        "client", "course", "course__therapist", "dose"
+    ).get(pk=reminder_id)
+    reason = _why_not(reminder, now)
+    if reason:
+        _finish(reminder_id, token, status=ReminderStatus.CANCELLED, cancelled_reason=reason)
+        return "cancelled"
+    if reminder.kind == ReminderKind.CLIENT:
+        message = messages.client_message(reminder, now=now)
+    else:
+        # R8: the in-app alert exists from now on, whatever happens to its e-mail.
+        IntegrationReminder.objects.filter(pk=reminder_id, claim_token=token).update(
+            variant="alert"
+        )
+        message = messages.therapist_message(reminder, base_url=base_url)
+    try:
+        if not message.to:
+            raise PermanentSendError("No e-mail address on file.")
+        _send(message, message_id=reminder.message_id)
+    except TransientSendError as error:
+        if reminder.attempts >= settings.REMINDER_MAX_ATTEMPTS:
+            _finish(reminder_id, token, status=ReminderStatus.FAILED, last_error=str(error))
+            logger.warning("reminder %s failed after %s attempts", reminder_id, reminder.attempts)
+            return "failed"
+        wait = rules.backoff(reminder.attempts, base_seconds=settings.REMINDER_RETRY_SECONDS)
+        _finish(
+            reminder_id,
+            token,
+            status=ReminderStatus.PENDING,
+            not_before=now + wait,
+            last_error=str(error),
+        )
+        return "retried"
+    except PermanentSendError as error:
+        _finish(reminder_id, token, status=ReminderStatus.FAILED, last_error=str(error))
+        logger.warning("reminder %s failed permanently", reminder_id)
+        return "failed"
+    _finish(
+        reminder_id,
+        token,
+        status=ReminderStatus.SENT,
+        sent_at=timezone.now(),
+        variant=message.variant,
+        sent_to=message.to,
+        last_error="",
+    )
+    return "sent"
+
+
+def dispatch_due(*, now: datetime | None = None, limit: int = 50, base_url: str = ""):
+    """Claim one batch of due reminders and deliver each. Returns a DispatchResult."""
+    now = now or timezone.now()
+    token, ids = claim(now=now, limit=limit)
+    result = DispatchResult(claimed=len(ids), ids=ids)
+    for reminder_id in ids:
+        outcome = deliver(reminder_id, token, now=now, base_url=base_url)
+        setattr(result, outcome, getattr(result, outcome) + 1)
+    return result
+
+
+def dispatch_all_due(
+    *, now: datetime | None = None, batch: int = 50, budget_seconds: float = 50.0
+) -> DispatchResult:
+    """Batches until nothing is due or the time budget is spent (the beat runs every minute)."""
+    import time
+
+    started = time.monotonic()
+    total = DispatchResult()
+    while time.monotonic() - started < budget_seconds:
+        result = dispatch_due(now=now, limit=batch)
+        total.add(result)
+        if result.claimed < batch:
+            break
+    return total

@@ -1,0 +1,96 @@
+"""What a reminder says, decided when it is sent (R8, R25): first name only, no "ketamine", no
+diagnosis, nothing clinical in the subject; the clinic's signature. HTML and plain text from
+templates/integration/emails/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from integration.models import IntegrationReminder
+from sessions.models import Session, SessionKind, SessionStatus
+
+
+@dataclass(frozen=True)
+class Message:
+    variant: str  # "booked", "not_booked" (client) or "alert" (therapist)
+    to: str
+    subject: str
+    text: str
+    html: str
+
+    def email(self, *, message_id: str) -> EmailMultiAlternatives:
+        email = EmailMultiAlternatives(
+            subject=self.subject,
+            body=self.text,
+            to=[self.to],
+            headers={"Message-ID": message_id},
+        )
+        email.attach_alternative(self.html, "text/html")
+        return email
+
+
+def booked_integration(reminder: IntegrationReminder, *, now: datetime) -> Session | None:
+    """The integration session booked after this dose and still to come, if any."""
+    return (
+        Session.objects.filter(
+            follows_dose_id=reminder.dose.session_id,
+            kind=SessionKind.INTEGRATION,
+            status=SessionStatus.SCHEDULED,
+            starts_at__gte=now,
+        )
+        .select_related("therapist")
+        .order_by("starts_at")
+        .first()
+    )
+
+
+def _render(name: str, context: dict) -> tuple[str, str, str]:
+    subject = render_to_string(f"integration/emails/{name}_subject.txt", context).strip()
+    text = render_to_string(f"integration/emails/{name}.txt", context)
+    html = render_to_string(f"integration/emails/{name}.html", context)
+    return subject, text, html
+
+
+def client_message(reminder: IntegrationReminder, *, now: datetime) -> Message:
+    client = reminder.client
+    booked = booked_integration(reminder, now=now)
+    context = {
+        "first_name": client.preferred_name or client.first_name,
+        "clinic": settings.CLINIC_NAME,
+        "signature": settings.REMINDER_SIGNATURE,
+        "clinic_phone": settings.CLINIC_PHONE,
+        "clinic_email": settings.DEFAULT_FROM_EMAIL,
+        "booking_url": settings.SELF_BOOKING_URL,
+        "therapist_first_name": reminder.course.therapist.first_name,
+    }
+    if booked is not None:
+        local = booked.starts_at.astimezone(client.zone)
+        context |= {
+            "day": f"{local:%A, %B} {local.day}",
+            "time": f"{local:%-I:%M %p}",
+            "telehealth": bool(booked.telehealth_url),
+            "location": booked.location,
+        }
+        variant = "booked"
+    else:
+        variant = "not_booked"
+    subject, text, html = _render(f"reminder_{variant}", context)
+    return Message(variant=variant, to=client.email, subject=subject, text=text, html=html)
+
+
+def therapist_message(reminder: IntegrationReminder, *, base_url: str = "") -> Message:
+    from django.urls import reverse
+
+    therapist = reminder.course.therapist
+    context = {
+        "first_name": therapist.first_name,
+        "clinic": settings.CLINIC_NAME,
+        "link": base_url + reverse("integration:reminder_list"),
+    }
+    subject, text, html = _render("therapist_alert", context)
+    return Message(variant="alert", to=therapist.email, subject=subject, text=text, html=html)

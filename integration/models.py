@@ -1,0 +1,116 @@
+"""The integration follow-up of each dose (R7, R8), as an outbox: one row per message or check to
+make, with its due time and a status. A beat task claims the due rows (no Celery eta/countdown:
+Redis redelivers those after the visibility timeout) and sends each once.
+
+- ``client`` rows: the integration reminder to the client on days 1-3 after the dose, at the send
+  hour of the client's time zone; what it says is decided at send time (book one / see you on ...).
+- ``therapist`` rows: 24 h after the dose, if no integration session is booked, an in-app alert
+  for the therapist (the row itself, until acknowledged) and an e-mail without clinical detail.
+
+Status: pending → sending (claimed; ``claimed_at`` starts a lease) → sent | failed | cancelled.
+``message_id`` is fixed when the row is made: a retry after a crash re-sends the same Message-ID,
+which mail systems treat as the same message."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ReminderKind(models.TextChoices):
+    CLIENT = "client", "Reminder to the client"
+    THERAPIST = "therapist", "Check for the therapist"
+
+
+class ReminderStatus(models.TextChoices):
+    PENDING = "pending", "Due"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class IntegrationReminder(models.Model):
+    dose = models.ForeignKey(
+        "clinic_sessions.DoseAdministration",
+        on_delete=models.PROTECT,
+        related_name="integration_reminders",
+    )
+    client = models.ForeignKey(
+        "patients.Client", on_delete=models.PROTECT, related_name="integration_reminders"
+    )
+    course = models.ForeignKey(
+        "patients.TreatmentCourse", on_delete=models.PROTECT, related_name="integration_reminders"
+    )
+    kind = models.CharField(max_length=16, choices=ReminderKind.choices)
+    # Days after the dose (client rows); 0 for the therapist check.
+    day = models.PositiveSmallIntegerField()
+    due_at = models.DateTimeField()
+    # Not before this time (the due time, or later after a transient failure: backoff).
+    not_before = models.DateTimeField()
+    status = models.CharField(
+        max_length=16, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=36, blank=True, db_index=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # What the message said, in words without clinical detail ("not booked", "booked") and where
+    # it went; the e-mail text itself is not kept.
+    variant = models.CharField(max_length=16, blank=True)
+    sent_to = models.EmailField(blank=True)
+    message_id = models.CharField(max_length=200, unique=True)
+    cancelled_reason = models.CharField(max_length=200, blank=True)
+    # Therapist rows: the in-app alert, open until acknowledged.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            # R8: one reminder per dose and day, ever: a replayed dose signal cannot double it.
+            models.UniqueConstraint(
+                fields=["dose", "kind", "day"], name="reminder_one_per_dose_kind_day"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["pending", "sending", "sent", "failed", "cancelled"],
+                    kind__in=["client", "therapist"],
+                ),
+                name="reminder_kind_and_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False),
+                name="reminder_sent_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="sending") | Q(claimed_at__isnull=False),
+                name="reminder_sending_is_claimed",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="cancelled") | ~Q(cancelled_reason=""),
+                name="reminder_cancel_has_reason",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "not_before"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} (day {self.day}, {self.status})"
+
+    @property
+    def is_open_alert(self) -> bool:
+        return (
+            self.kind == ReminderKind.THERAPIST
+            and self.status == ReminderStatus.SENT
+            and self.variant == "alert"
+            and self.acknowledged_at is None
+        )
+
+    def get_additional_data(self) -> dict:
+        return {"client_id": self.client_id}

@@ -1,0 +1,163 @@
+"""Writes to the integration follow-up (R7, R8): the reminder plan of a dose, its cancellation,
+a staff resend and the acknowledgement of a therapist alert. Sending is in integration.dispatch."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from integration import rules
+from integration.models import IntegrationReminder, ReminderKind, ReminderStatus
+from kap_clinic.access import can_change_client
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from patients.models import TreatmentCourse
+    from sessions.models import DoseAdministration, Session
+
+
+class ReminderError(Exception):
+    """A rule refused the change; the message is for the clinician."""
+
+
+def _message_id(kind: str) -> str:
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(" >") or "localhost"
+    return f"<{kind}-reminder-{uuid.uuid4().hex}@{domain}>"
+
+
+def reminder_plan_create(*, dose: DoseAdministration) -> list[IntegrationReminder]:
+    """R8: the client's reminders on each REMINDER_DAYS day after the dose, at the send hour of
+    their own time zone outside the quiet hours, and the therapist's check INTEGRATION_ALERT_HOURS
+    after the dose (R8: no integration session booked). Called inside dose_record's transaction
+    (sessions.signals.dose_recorded): the dose and its plan are saved together. Idempotent: the
+    unique (dose, kind, day) constraint and ignore_conflicts keep a replay from doubling it."""
+    session = dose.session
+    client = session.client
+    zone = client.zone
+    dose_day = dose.given_at.astimezone(zone).date()
+    rows = []
+    for day in settings.REMINDER_DAYS:
+        due = rules.due_at(
+            dose_day=dose_day,
+            day=day,
+            zone=zone,
+            send_hour=settings.REMINDER_SEND_HOUR,
+            quiet_start=settings.QUIET_HOURS_START,
+            quiet_end=settings.QUIET_HOURS_END,
+        )
+        rows.append(
+            IntegrationReminder(
+                dose=dose,
+                client=client,
+                course_id=session.course_id,
+                kind=ReminderKind.CLIENT,
+                day=day,
+                due_at=due,
+                not_before=due,
+                message_id=_message_id("client"),
+            )
+        )
+    check = dose.given_at + timedelta(hours=settings.INTEGRATION_ALERT_HOURS)
+    rows.append(
+        IntegrationReminder(
+            dose=dose,
+            client=client,
+            course_id=session.course_id,
+            kind=ReminderKind.THERAPIST,
+            day=0,
+            due_at=check,
+            not_before=check,
+            message_id=_message_id("therapist"),
+        )
+    )
+    IntegrationReminder.objects.bulk_create(rows, ignore_conflicts=True)
+    return list(IntegrationReminder.objects.filter(dose=dose).order_by("due_at", "id"))
+
+
+def _cancel(queryset, reason: str) -> int:
+    """Cancel what has not gone out yet. A row being sent right now is left to its worker."""
+    return queryset.filter(status=ReminderStatus.PENDING).update(
+        status=ReminderStatus.CANCELLED, cancelled_reason=reason, updated_at=timezone.now()
+    )
+
+
+def reminders_cancel_for_integration(*, integration: Session) -> int:
+    """R8: the integration session for a dose has happened: its remaining reminders stop."""
+    if not integration.follows_dose_id:
+        return 0
+    return _cancel(
+        IntegrationReminder.objects.filter(
+            dose__session_id=integration.follows_dose_id, kind=ReminderKind.CLIENT
+        ),
+        "The integration session took place.",
+    )
+
+
+def alerts_resolve_for_booking(*, integration: Session) -> int:
+    """R8: once an integration session is booked for the dose, the therapist's check is no
+    longer needed, and an open alert about it is closed by the booking."""
+    if not integration.follows_dose_id:
+        return 0
+    rows = IntegrationReminder.objects.filter(
+        dose__session_id=integration.follows_dose_id, kind=ReminderKind.THERAPIST
+    )
+    cancelled = _cancel(rows, "An integration session was booked in time.")
+    resolved = rows.filter(variant="alert", acknowledged_at__isnull=True).update(
+        acknowledged_at=timezone.now(), acknowledged_by=integration.created_by
+    )
+    return cancelled + resolved
+
+
+def reminders_cancel_for_course(*, course: TreatmentCourse) -> int:
+    """A discontinued course stops every reminder and check of its doses."""
+    return _cancel(
+        IntegrationReminder.objects.filter(course=course),
+        f"The course was {course.get_phase_display().lower()}.",
+    )
+
+
+def reminder_resend(*, reminder: IntegrationReminder, by: User) -> IntegrationReminder:
+    """Staff send a failed reminder again (after fixing the client's e-mail address, say). Only a
+    failed one: a sent reminder is never sent twice, and a due or sending one goes out anyway.
+    Under a row lock, so a double click or two people at once queue it once; saved with save()
+    so the audit trail records who asked (R22)."""
+    if not can_change_client(by, reminder.client):
+        raise ReminderError("You cannot change this client's reminders.")
+    from integration.tasks import dispatch_due_reminders
+
+    with transaction.atomic():
+        locked = IntegrationReminder.objects.select_for_update().get(pk=reminder.pk)
+        if locked.status != ReminderStatus.FAILED:
+            raise ReminderError(
+                f"This reminder is {locked.get_status_display().lower()}: only a failed reminder "
+                "can be sent again."
+            )
+        locked.status = ReminderStatus.PENDING
+        locked.not_before = timezone.now()
+        locked.attempts = 0
+        locked.last_error = ""
+        locked.save()
+        transaction.on_commit(dispatch_due_reminders.delay, robust=True)
+    return locked
+
+
+def alert_acknowledge(*, reminder: IntegrationReminder, by: User) -> IntegrationReminder:
+    """The therapist (or an admin) has seen the alert that a dose has no integration session
+    booked; who and when are kept."""
+    if not can_change_client(by, reminder.client):
+        raise ReminderError("You cannot acknowledge this alert.")
+    with transaction.atomic():
+        locked = IntegrationReminder.objects.select_for_update().get(pk=reminder.pk)
+        if locked.kind != ReminderKind.THERAPIST or locked.variant != "alert":
+            raise ReminderError("This is not an alert.")
+        if locked.acknowledged_at is not None:
+            raise ReminderError("This alert was already acknowledged.")
+        locked.acknowledged_at = timezone.now()
+        locked.acknowledged_by = by
+        locked.save()
+    return locked
