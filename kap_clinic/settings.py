@@ -96,6 +96,7 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "kap_clinic.context_processors.clinic",
                 "patients.context_processors.alerts",
+                "integration.context_processors.reminders",
             ],
         },
     },

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from integration import selectors as integration_selectors
 from kap_clinic.access import client_for_view, staff_required
 from patients import course_selectors as selectors
 from patients import course_services as services
@@ -96,6 +97,10 @@ def _detail_page(
             "numbers": detail.numbers,
             "action_forms": [(action, forms[action.kind]) for action in detail.actions],
             "failed": failed,
+            # R8: the reminders of this course's doses (one query).
+            "course_reminders": list(
+                integration_selectors.reminders_for(request.user, course=course)
+            ),
         },
     )
 

@@ -1,0 +1,109 @@
+"""Reads behind the reminder pages (R7, R8): the reminders staff may see, the open therapist alerts
+and their count for the navbar. Every read goes through the access policy (visible_clients) and
+runs a fixed number of queries whatever the data size."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from integration.models import IntegrationReminder, ReminderKind, ReminderStatus
+from kap_clinic.access import visible_clients
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+    from patients.models import TreatmentCourse
+
+# Where "Book the integration session" starts the form: the clinic's usual morning slot.
+BOOKING_HOUR = 10
+
+
+def _visible(user: User | AnonymousUser) -> QuerySet[IntegrationReminder]:
+    """Reminders of clients ``user`` may see: admins all, therapists their caseload (shares
+    included); nothing for clients or anyone else."""
+    if not user.is_authenticated or not user.is_active or not user.is_clinic_staff:
+        return IntegrationReminder.objects.none()
+    visible = visible_clients(user).filter(pk=OuterRef("client_id"))
+    return IntegrationReminder.objects.filter(Exists(visible))
+
+
+def reminders_for(
+    user: User | AnonymousUser,
+    *,
+    status: str | None = None,
+    course: TreatmentCourse | None = None,
+) -> QuerySet[IntegrationReminder]:
+    """Reminders ``user`` may see, newest dose first; within a dose the client's days in order,
+    then the therapist's check. One query (two when paginated: the count)."""
+    reminders = _visible(user).select_related(
+        "client", "course", "course__therapist", "dose", "acknowledged_by"
+    )
+    if status:
+        reminders = reminders.filter(status=status)
+    if course is not None:
+        reminders = reminders.filter(course=course)
+    return reminders.order_by("-dose__given_at", "-dose_id", "kind", "day", "id")
+
+
+def status_counts(user: User | AnonymousUser) -> dict[str, int]:
+    """How many reminders ``user`` may see in each status, e.g. {"failed": 2, ...}. One query."""
+    counts = _visible(user).aggregate(
+        **{value: Count("id", filter=Q(status=value)) for value in ReminderStatus.values}
+    )
+    return {value: counts[value] or 0 for value in ReminderStatus.values}
+
+
+def reminder_for(user: User | AnonymousUser, *, reminder_id: int) -> IntegrationReminder | None:
+    """One reminder ``user`` may see, or None (the view answers 404)."""
+    return _visible(user).select_related("client", "course").filter(pk=reminder_id).first()
+
+
+def _open_alerts(user: User | AnonymousUser) -> QuerySet[IntegrationReminder]:
+    """R8: therapist checks that raised an alert (a dose without an integration session booked
+    24 h later) and nobody has acknowledged. The alert exists once raised, whatever happened to
+    its e-mail. A therapist sees only their own courses' alerts; admins all."""
+    alerts = _visible(user).filter(
+        kind=ReminderKind.THERAPIST, variant="alert", acknowledged_at__isnull=True
+    )
+    if not user.is_admin:
+        alerts = alerts.filter(course__therapist=user)
+    return alerts
+
+
+def open_alerts_for(user: User | AnonymousUser) -> list[IntegrationReminder]:
+    """Open alerts, oldest dose first (the longest waiting on top), each with ``book_start``: the
+    suggested start of the integration session to book (ISO, clinic time). One query."""
+    alerts = list(
+        _open_alerts(user)
+        .select_related("client", "course", "course__therapist", "dose")
+        .order_by("dose__given_at", "id")
+    )
+    now = timezone.now()
+    for alert in alerts:
+        alert.book_start = booking_start(alert.dose.given_at, now=now)
+    return alerts
+
+
+def open_alert_count(user: User | AnonymousUser) -> int:
+    """For the navbar badge: one COUNT query."""
+    return _open_alerts(user).count()
+
+
+def booking_start(given_at: datetime, *, now: datetime) -> str:
+    """R7: integration ideally 1-3 days after the dose. The first of those days whose morning
+    slot is still ahead, or tomorrow morning once the window has passed; clinic time, ISO
+    minutes (the booking form's ``?start=``)."""
+    dose_day = timezone.localdate(given_at)
+    for offset in (1, 2, 3):
+        slot = timezone.make_aware(
+            datetime.combine(dose_day + timedelta(days=offset), time(BOOKING_HOUR))
+        )
+        if slot > now:
+            return slot.strftime("%Y-%m-%dT%H:%M")
+    tomorrow = timezone.localdate(now) + timedelta(days=1)
+    return f"{tomorrow.isoformat()}T{BOOKING_HOUR:02d}:00"
