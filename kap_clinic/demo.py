@@ -55,7 +55,7 @@ CLIENTS = [
     DemoClient("Sofia", "Reyes", date(1994, 2, 17), "chen", True, "under review, course on hold"),
     DemoClient("Ben", "Carter", date(1981, 7, 9), "rivera", True, "declined, course discontinued"),
     DemoClient("Hana", "Kim", date(1987, 5, 23), "chen", True, "referral withdrawn"),
-    DemoClient("Ruth", "Alvarez", date(1983, 8, 12), "rivera", True, "dosing: 2 of 6 doses"),
+    DemoClient("Ruth", "Alvarez", date(1983, 8, 12), "rivera", True, "dosing: 3 of 6 doses"),
     DemoClient("Grace", "Liu", date(1991, 10, 4), "chen", True, "course complete"),
 ]
 

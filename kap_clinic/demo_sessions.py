@@ -3,10 +3,12 @@ made through the real scheduling and dosing services with the clock of the day t
 
 - Daniel Okafor (Sam Rivera): three preparation sessions done; his first dosing session is today
   at 9:00, chart not started, so a demo user can run the whole dosing day in the browser.
-- Ruth Alvarez (Sam Rivera): in dosing: two doses given 30 and 16 days ago (the second after a
-  high first reading and an in-range recheck), each followed by an integration session; the third
-  dosing session booked; earlier, a dose deferred for a hard-stop blood pressure, with the
-  prescriber informed.
+- Ruth Alvarez (Sam Rivera): in dosing: doses given 29 and 15 days ago (the second after a high
+  first reading and an in-range recheck), each followed by an integration session, and a third
+  yesterday with no integration session booked yet, so her integration reminders are pending
+  (days 1-3, issue 6) and Sam's 24-hour check turns into an alert today; the fourth dosing session
+  booked 14 days after the third (R6); earlier, a dose deferred for a hard-stop blood pressure,
+  with the prescriber informed.
 - Grace Liu (Jordan Chen): a completed course of two doses.
 """
 
@@ -196,32 +198,39 @@ def build_sessions(staff: dict[str, User], prescription: dict, fill) -> None:
         _approved(ruth, horizon, rivera, today, 60, **prescription)
         course_services.course_advance(course=course, to_phase="preparation", by=rivera)
         _prep(ruth, rivera, [55, 50, 45], today)
-        # A hard stop 42 days ago: deferred, the prescriber informed.
+        # A hard stop 43 days ago: deferred, the prescriber informed.
         deferred = _dose_day(
-            ruth, rivera, today - timedelta(days=42), readings=[(182, 96, 88, 10)], dose=False
+            ruth, rivera, today - timedelta(days=43), readings=[(182, 96, 88, 10)], dose=False
         )
         notice = deferred.prescriber_notices.get()
         dosing_services.prescriber_notice_done(
             notice=notice,
             by=rivera,
             note="Phoned the prescribing service; BP follow-up with the primary care doctor.",
-            now=at(today - timedelta(days=42), 12),
+            now=at(today - timedelta(days=43), 12),
         )
-        _dose_day(ruth, rivera, today - timedelta(days=30), readings=[(128, 82, 72, 10)])
-        _session(ruth, SessionKind.INTEGRATION, at(today - timedelta(days=29), 15), rivera)
+        _dose_day(ruth, rivera, today - timedelta(days=29), readings=[(128, 82, 72, 10)])
+        _session(ruth, SessionKind.INTEGRATION, at(today - timedelta(days=28), 15), rivera)
         _dose_day(
             ruth,
             rivera,
-            today - timedelta(days=16),
+            today - timedelta(days=15),
             readings=[(146, 91, 84, 10), (134, 86, 78, 16)],
         )
-        _session(ruth, SessionKind.INTEGRATION, at(today - timedelta(days=14), 15), rivera)
+        _session(ruth, SessionKind.INTEGRATION, at(today - timedelta(days=13), 15), rivera)
+        # Yesterday's dose (R6: 14 days after the last) has no integration session booked: its
+        # reminder plan (issue 6) is pending, and the beat turns Sam's 24-hour check into an
+        # alert today. Each older dose's reminders were cancelled by its integration session.
+        _dose_day(ruth, rivera, today - timedelta(days=1), readings=[(124, 80, 70, 10)])
+        # The next dose 14 days after it (R6), booked while the integration session is still to
+        # be arranged (R7: the therapist acknowledges the warning).
         services.session_schedule(
             client=ruth,
             kind=SessionKind.DOSING,
-            starts_at=at(today + timedelta(days=5), 9),
+            starts_at=at(today + timedelta(days=13), 9),
             by=rivera,
             location="Room 1 (dosing room)",
+            acknowledge_integration=True,
         )
 
     grace = client("Grace")

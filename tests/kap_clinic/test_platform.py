@@ -111,6 +111,9 @@ def test_seed_demo_is_idempotent_and_covers_every_stage(capsys, settings):
         DoseAdministration,
     )
     counts = [model.objects.count() for model in models]
+    from integration.models import IntegrationReminder
+
+    counts_reminders = IntegrationReminder.objects.count()
     call_command("seed_demo")
     assert [model.objects.count() for model in models] == counts
     out = capsys.readouterr().out
@@ -151,10 +154,41 @@ def test_seed_demo_is_idempotent_and_covers_every_stage(capsys, settings):
     assert daniel_dose.status == "scheduled"
     assert timezone.localdate(daniel_dose.starts_at) == timezone.localdate()
     assert not DosingChart.objects.filter(session=daniel_dose).exists()
-    assert DoseAdministration.objects.count() == 4
+    assert DoseAdministration.objects.count() == 5
     assert DosingChart.objects.filter(outcome="deferred", deferral_reason="bp_hard_stop").count()
     assert BloodPressureReading.objects.filter(result="high").count() == 1
     assert Session.objects.filter(kind="integration", status="completed").count() == 4
+    # Issue 6: Ruth's dose yesterday has no integration session booked: its three reminders and
+    # Sam's 24-hour check are pending; every older dose's were cancelled by its integration
+    # session (R8). The check becomes an open alert when it is sent (as the beat will today).
+    from datetime import timedelta
+
+    from integration.dispatch import dispatch_due
+    from integration.models import IntegrationReminder
+
+    assert IntegrationReminder.objects.count() == counts_reminders
+    pending = IntegrationReminder.objects.filter(status="pending")
+    assert {row.client.first_name for row in pending} == {"Ruth"}
+    assert sorted(pending.values_list("kind", "day")) == [
+        ("client", 1),
+        ("client", 2),
+        ("client", 3),
+        ("therapist", 0),
+    ]
+    assert set(
+        IntegrationReminder.objects.exclude(status="pending").values_list("status", flat=True)
+    ) == {"cancelled"}
+    ruth_dose = DoseAdministration.objects.filter(session__client__first_name="Ruth").latest(
+        "given_at"
+    )
+    assert timezone.localdate(ruth_dose.given_at) == timezone.localdate() - timedelta(days=1)
+    check = pending.get(kind="therapist")
+    assert dispatch_due(now=check.due_at).sent == 1
+    check.refresh_from_db()
+    assert check.is_open_alert
+    ruth_next = Session.objects.get(client__first_name="Ruth", kind="dosing", status="scheduled")
+    gap = timezone.localdate(ruth_next.starts_at) - timezone.localdate(ruth_dose.given_at)
+    assert gap == timedelta(days=14)  # R6
 
 
 @pytest.mark.django_db
