@@ -3,6 +3,7 @@ from __future__ import annotations
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row
 from django import forms
+from django.conf import settings
 from django.contrib.auth.password_validation import password_validators_help_text_html
 
 from accounts.models import Role, User
@@ -14,6 +15,38 @@ from patients.validators import normalize_phone, validate_date_of_birth
 
 PHONE_FIELDS = ("phone", "emergency_contact_phone", "chaperone_phone", "pcp_phone")
 
+# R8: reminders go out at the send hour of the client's own time zone. The zones most clients
+# live in come first, in words; then every zone the server knows, by name.
+COMMON_TIME_ZONES = [
+    ("America/New_York", "US Eastern (New York)"),
+    ("America/Chicago", "US Central (Chicago)"),
+    ("America/Denver", "US Mountain (Denver)"),
+    ("America/Phoenix", "Arizona, no daylight saving (Phoenix)"),
+    ("America/Los_Angeles", "US Pacific (Los Angeles)"),
+    ("America/Anchorage", "Alaska (Anchorage)"),
+    ("Pacific/Honolulu", "Hawaii (Honolulu)"),
+    ("America/Toronto", "Canada Eastern (Toronto)"),
+    ("America/Vancouver", "Canada Pacific (Vancouver)"),
+    ("Europe/London", "United Kingdom (London)"),
+    ("Europe/Berlin", "Central Europe (Berlin)"),
+    ("Australia/Sydney", "Australia Eastern (Sydney)"),
+]
+
+
+def time_zone_choices() -> list:
+    """Blank (the clinic's zone), the common zones, then every zone sorted. A callable, so the
+    list is built when a form is made, not at import."""
+    from zoneinfo import available_timezones
+
+    known = available_timezones()
+    common = [(name, label) for name, label in COMMON_TIME_ZONES if name in known]
+    every = [(name, name.replace("_", " ")) for name in sorted(known)]
+    return [
+        ("", f"Same as the clinic ({settings.TIME_ZONE.replace('_', ' ')})"),
+        ("Common time zones", common),
+        ("All time zones", every),
+    ]
+
 
 class ClientForm(forms.ModelForm):
     """The client record as staff edit it. Validation messages say what is allowed (R17)."""
@@ -22,6 +55,17 @@ class ClientForm(forms.ModelForm):
         queryset=User.objects.filter(role=Role.THERAPIST, is_active=True),
         required=False,
         help_text="Only admins choose this; therapists add clients to their own caseload.",
+    )
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        choices=time_zone_choices,
+        required=False,
+        help_text="Where the client lives: their reminders are sent at the usual hour of their "
+        "own time zone, never at night. Keep the clinic's when they live nearby.",
+        error_messages={
+            "invalid_choice": "“%(value)s” is not a time zone we know. Choose the client's time "
+            "zone from the list, or the clinic's."
+        },
     )
 
     class Meta:

@@ -261,3 +261,62 @@ def test_list_filters_by_course_phase(client, therapist):
     assert names(client.get(url, {"phase": "preparation"})) == ["Prep"]
     assert names(client.get(url, {"phase": "none"})) == ["Nocourse"]
     assert "Preparation" in client.get(url).content.decode()
+
+
+# --- The client's time zone (R8: reminders at the client's own local hour) ---------------------
+
+
+def test_time_zone_is_a_list_with_the_clinics_first_then_common_then_all(client, therapist):
+    sign_in(client, therapist)
+    body = client.get(NEW).content.decode()
+    select = body[
+        body.index('name="time_zone"') : body.index("</select>", body.index('name="time_zone"'))
+    ]
+    assert select.index('<option value="" selected>Same as the clinic (America/New York)') < (
+        select.index('<optgroup label="Common time zones">')
+    )
+    assert '<option value="America/Los_Angeles">US Pacific (Los Angeles)</option>' in select
+    assert select.index("Common time zones") < select.index('<optgroup label="All time zones">')
+    assert '<option value="Asia/Kolkata">Asia/Kolkata</option>' in select
+
+
+def test_a_time_zone_is_saved_and_shown_on_the_record(client, therapist):
+    sign_in(client, therapist)
+    client.post(
+        NEW, {"first_name": "Rosa", "last_name": "Diaz", "time_zone": "America/Los_Angeles"}
+    )
+    rosa = Client.objects.get(last_name="Diaz")
+    assert rosa.time_zone == "America/Los_Angeles"
+    assert str(rosa.zone) == "America/Los_Angeles"
+    body = client.get(_detail(rosa)).content.decode()
+    assert "Time zone" in body and "America/Los_Angeles" in body
+    # Blank: the clinic's zone, and nothing extra on the record page.
+    edit = reverse("patients:client_edit", kwargs={"client_id": rosa.pk})
+    form = client.get(edit).context["form"]
+    data = {name: form.initial.get(name) or "" for name in form.fields}
+    assert data["time_zone"] == "America/Los_Angeles"
+    data["time_zone"] = ""
+    assert client.post(edit, data).status_code == 302
+    rosa.refresh_from_db()
+    assert rosa.time_zone == "" and str(rosa.zone) == "America/New_York"
+    assert "Time zone" not in client.get(_detail(rosa)).content.decode()
+
+
+def test_a_bad_time_zone_is_refused_clearly_and_the_typing_kept(client, therapist):
+    sign_in(client, therapist)
+    response = client.post(
+        NEW, {"first_name": "Rosa", "last_name": "Diaz", "time_zone": "Mars/Olympus_Mons"}
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "“Mars/Olympus_Mons” is not a time zone we know" in body
+    assert 'value="Diaz"' in body
+    assert not Client.objects.exists()
+
+
+def test_the_model_refuses_a_bad_time_zone_too(therapist):
+    from django.core.exceptions import ValidationError
+
+    record = factories.ClientFactory(primary_therapist=therapist, time_zone="Europe/Londn")
+    with pytest.raises(ValidationError, match="not a time zone name"):
+        record.full_clean()
