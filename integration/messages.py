@@ -90,7 +90,9 @@ def therapist_message(reminder: IntegrationReminder, *, base_url: str = "") -> M
     context = {
         "first_name": therapist.first_name,
         "clinic": settings.CLINIC_NAME,
-        "link": base_url + reverse("integration:reminder_list"),
+        # A bare path is no use in an e-mail: without the site's address (a beat task has no
+        # request to take it from) the message says where to look instead.
+        "link": base_url + reverse("integration:reminder_list") if base_url else "",
     }
     subject, text, html = _render("therapist_alert", context)
     return Message(variant="alert", to=therapist.email, subject=subject, text=text, html=html)

@@ -163,8 +163,9 @@ def test_nothing_is_sent_before_it_is_due(dose, client_record, mailoutbox):
 
 
 def test_no_session_booked_24_hours_after_the_dose_alerts_the_therapist(
-    dose, client_record, mailoutbox
+    dose, client_record, mailoutbox, settings
 ):
+    settings.CLINIC_NAME = "Riverside Practice"
     assert send(GIVEN_AT + timedelta(hours=24) - timedelta(minutes=1)).claimed == 0
     assert send(GIVEN_AT + timedelta(hours=24)).sent == 1
     (email,) = mailoutbox
@@ -172,7 +173,10 @@ def test_no_session_booked_24_hours_after_the_dose_alerts_the_therapist(
     assert email.to == [therapist.email]
     text, html = parts(email)
     assert "Hi Sam," in text
-    assert "/reminders/" in text
+    # The beat has no request to take the site's address from: it says where to look instead of
+    # giving a bare path.
+    assert "Please sign in to Riverside Practice and open Reminders" in text
+    assert "/reminders/" not in text and 'href="/' not in html
     for part in (email.subject, text, html):
         assert not CLINICAL.search(part)
         assert "Maya" not in part and "Patel" not in part
@@ -189,3 +193,12 @@ def test_the_check_keeps_quiet_once_a_session_is_booked(dose, mailoutbox):
     send(GIVEN_AT + timedelta(hours=24))
     assert all(email.to != [dose.session.therapist.email] for email in mailoutbox)
     assert therapist_row(dose).status == ReminderStatus.CANCELLED
+
+
+def test_the_alert_links_to_the_reminders_page_when_the_sites_address_is_known(dose, mailoutbox):
+    moment = GIVEN_AT + timedelta(hours=24)
+    with time_machine.travel(moment, tick=False):
+        dispatch_due(now=moment, base_url="https://clinic.example.org")
+    text, html = parts(mailoutbox[0])
+    assert "https://clinic.example.org/reminders/" in text
+    assert '<a href="https://clinic.example.org/reminders/">sign in</a>' in html
