@@ -105,9 +105,10 @@ class IntegrationReminder(models.Model):
 
     @property
     def is_open_alert(self) -> bool:
+        # R8: the alert exists once raised, whatever happened to its e-mail (a failed or retried
+        # e-mail must not hide it); the same test as integration.selectors' open alerts.
         return (
             self.kind == ReminderKind.THERAPIST
-            and self.status == ReminderStatus.SENT
             and self.variant == "alert"
             and self.acknowledged_at is None
         )

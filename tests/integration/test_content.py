@@ -202,3 +202,16 @@ def test_the_alert_links_to_the_reminders_page_when_the_sites_address_is_known(d
     text, html = parts(mailoutbox[0])
     assert "https://clinic.example.org/reminders/" in text
     assert '<a href="https://clinic.example.org/reminders/">sign in</a>' in html
+
+
+def test_the_alert_stays_open_when_its_e_mail_cannot_be_sent(dose, client_record, mailoutbox):
+    """R8: the in-app alert does not depend on the e-mail (here: no address on file)."""
+    type(client_record.primary_therapist).objects.filter(
+        pk=client_record.primary_therapist_id
+    ).update(email="")
+    assert send(GIVEN_AT + timedelta(hours=24)).failed == 1
+    check = therapist_row(dose)
+    assert check.status == ReminderStatus.FAILED
+    assert check.last_error == "No e-mail address on file."
+    assert check.is_open_alert
+    assert mailoutbox == []
