@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.conf import settings
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from integration.models import IntegrationReminder, ReminderKind, ReminderStatus
@@ -39,9 +40,16 @@ def reminders_for(
     course: TreatmentCourse | None = None,
 ) -> QuerySet[IntegrationReminder]:
     """Reminders ``user`` may see, newest dose first; within a dose the client's days in order,
-    then the therapist's check. One query (two when paginated: the count)."""
-    reminders = _visible(user).select_related(
-        "client", "course", "course__therapist", "dose", "acknowledged_by"
+    then the therapist's check. One query (two when paginated: the count).
+
+    ``in_time``: whether a reminder sent now would still arrive on its day. The dispatcher
+    cancels one later than REMINDER_STALE_HOURS after its due time (R8: a "day 1" reminder on
+    day 2 would be wrong), so the page offers "Send again" only while it is in time."""
+    cutoff = timezone.now() - timedelta(hours=settings.REMINDER_STALE_HOURS)
+    reminders = (
+        _visible(user)
+        .select_related("client", "course", "course__therapist", "dose", "acknowledged_by")
+        .annotate(in_time=ExpressionWrapper(Q(due_at__gte=cutoff), output_field=BooleanField()))
     )
     if status:
         reminders = reminders.filter(status=status)

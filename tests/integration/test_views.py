@@ -179,14 +179,26 @@ def test_a_sent_reminder_is_never_sent_again(as_user, therapist, plan):
     assert sent.status == ReminderStatus.SENT
 
 
-def test_send_again_only_on_failed_rows(as_user, therapist, plan):
+def test_send_again_only_on_failed_rows_still_in_time(as_user, therapist, plan, settings):
     _dose, rows = plan
+    now = timezone.now()
     shape(rows["1"], ReminderStatus.SENT)
-    failed = shape(rows["2"], ReminderStatus.FAILED)
+    failed = shape(rows["2"], ReminderStatus.FAILED, due_at=now - timedelta(hours=1))
     shape(rows["3"], ReminderStatus.CANCELLED)
-    page = as_user(therapist).get(LIST).content.decode()
-    assert page.count('action="/reminders/') == 1
+    # Failed long ago: the dispatcher would cancel it as late (R8: it would arrive on the wrong
+    # day), so no button, and the row says why.
+    late = shape(
+        rows["check"],
+        ReminderStatus.FAILED,
+        variant="alert",
+        due_at=now - timedelta(hours=settings.REMINDER_STALE_HOURS, minutes=1),
+    )
+    response = as_user(therapist).get(LIST)
+    page = response.content.decode()
+    assert page.count('action="/reminders/') == 2  # send again, and the alert's Acknowledge
     assert f'action="{resend_url(failed)}"' in page
+    assert f'action="{resend_url(late)}"' not in page
+    assert "Too late to send again: it would arrive on the wrong day." in words(response)
 
 
 def test_back_to_another_site_is_refused(as_user, therapist, plan):
