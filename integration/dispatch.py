@@ -12,7 +12,12 @@
    mail stores treat as one message.
 4. Errors: a transient one (4xx, a dropped connection, a timeout) puts the row back as pending
    with a bounded exponential backoff; a permanent one (5xx, a refused address) or the last
-   attempt marks it failed with the error, for staff to see.
+   attempt marks it failed with the error, for staff to see. An unexpected error on one row is
+   handled like a transient one for that row: the rest of the batch still goes out.
+
+The lease is per message, not per batch: each row's claim is renewed (conditionally on the
+token) just before it is sent, so a batch that runs longer than the lease cannot have its last
+rows taken over by another worker and then sent by both; a row whose claim was lost is skipped.
 """
 
 from __future__ import annotations
@@ -51,10 +56,11 @@ class DispatchResult:
     cancelled: int = 0
     retried: int = 0
     failed: int = 0
+    lost: int = 0  # taken over by another worker after the lease: not ours to send any more
     ids: list[int] = field(default_factory=list)
 
     def add(self, other: DispatchResult) -> None:
-        for name in ("claimed", "sent", "cancelled", "retried", "failed"):
+        for name in ("claimed", "sent", "cancelled", "retried", "failed", "lost"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.ids += other.ids
 
@@ -121,7 +127,15 @@ def _why_not(reminder: IntegrationReminder, now: datetime) -> str:
 def _send(message: messages.Message, *, message_id: str) -> None:
     try:
         message.email(message_id=message_id).send(fail_silently=False)
+    except ValueError as error:
+        # Django refuses the address on file (a line break: header injection, or not an
+        # address at all; BadHeaderError is a ValueError too): retrying cannot help.
+        raise PermanentSendError("The e-mail address on file cannot be used.") from error
     except smtplib.SMTPRecipientsRefused as error:
+        codes = [code for code, _ in error.recipients.values()]
+        if all(400 <= code < 500 for code in codes):
+            # Greylisting and full mailboxes answer 4xx at RCPT: try again later.
+            raise TransientSendError(f"The address was deferred: {_codes(error)}") from error
         raise PermanentSendError(f"The address was refused: {_codes(error)}") from error
     except smtplib.SMTPResponseException as error:
         text = f"{error.smtp_code} {error.smtp_error!r}"[:300]
@@ -136,9 +150,32 @@ def _codes(error: smtplib.SMTPRecipientsRefused) -> str:
     return ", ".join(f"{code}" for code, _ in error.recipients.values())
 
 
+def _renew(reminder_id: int, token: str, *, now: datetime) -> bool:
+    """Start this row's lease again, if this call still holds its claim."""
+    return bool(
+        IntegrationReminder.objects.filter(
+            pk=reminder_id, claim_token=token, status=ReminderStatus.SENDING
+        ).update(claimed_at=max(now, timezone.now()))
+    )
+
+
+def _retry_or_fail(reminder: IntegrationReminder, token: str, *, now: datetime, error: str) -> str:
+    if reminder.attempts >= settings.REMINDER_MAX_ATTEMPTS:
+        _finish(reminder.pk, token, status=ReminderStatus.FAILED, last_error=error)
+        logger.warning("reminder %s failed after %s attempts", reminder.pk, reminder.attempts)
+        return "failed"
+    wait = rules.backoff(reminder.attempts, base_seconds=settings.REMINDER_RETRY_SECONDS)
+    _finish(
+        reminder.pk, token, status=ReminderStatus.PENDING, not_before=now + wait, last_error=error
+    )
+    return "retried"
+
+
 def deliver(reminder_id: int, token: str, *, now: datetime, base_url: str = "") -> str:
-    """Decide about and send one claimed reminder. Returns "sent", "cancelled", "retried" or
-    "failed"."""
+    """Decide about and send one claimed reminder. Returns "sent", "cancelled", "retried",
+    "failed", or "lost" when another worker took the row over after the lease."""
+    if not _renew(reminder_id, token, now=now):
+        return "lost"
     reminder = IntegrationReminder.objects.select_related(
         "client", "course", "course__therapist", "dose"
     ).get(pk=reminder_id)
@@ -159,19 +196,7 @@ def deliver(reminder_id: int, token: str, *, now: datetime, base_url: str = "") 
             raise PermanentSendError("No e-mail address on file.")
         _send(message, message_id=reminder.message_id)
     except TransientSendError as error:
-        if reminder.attempts >= settings.REMINDER_MAX_ATTEMPTS:
-            _finish(reminder_id, token, status=ReminderStatus.FAILED, last_error=str(error))
-            logger.warning("reminder %s failed after %s attempts", reminder_id, reminder.attempts)
-            return "failed"
-        wait = rules.backoff(reminder.attempts, base_seconds=settings.REMINDER_RETRY_SECONDS)
-        _finish(
-            reminder_id,
-            token,
-            status=ReminderStatus.PENDING,
-            not_before=now + wait,
-            last_error=str(error),
-        )
-        return "retried"
+        return _retry_or_fail(reminder, token, now=now, error=str(error))
     except PermanentSendError as error:
         _finish(reminder_id, token, status=ReminderStatus.FAILED, last_error=str(error))
         logger.warning("reminder %s failed permanently", reminder_id)
@@ -194,7 +219,17 @@ def dispatch_due(*, now: datetime | None = None, limit: int = 50, base_url: str 
     token, ids = claim(now=now, limit=limit)
     result = DispatchResult(claimed=len(ids), ids=ids)
     for reminder_id in ids:
-        outcome = deliver(reminder_id, token, now=now, base_url=base_url)
+        try:
+            outcome = deliver(reminder_id, token, now=now, base_url=base_url)
+        except Exception as error:
+            # One bad row must not hold back the rest of the batch (they would wait "sending"
+            # for a lease, then meet the same row first again). Only the type is logged: the
+            # message may carry an address (R25).
+            logger.error("reminder %s: unexpected %s", reminder_id, type(error).__name__)
+            reminder = IntegrationReminder.objects.get(pk=reminder_id)
+            outcome = _retry_or_fail(
+                reminder, token, now=now, error=f"Unexpected error ({type(error).__name__})."
+            )
         setattr(result, outcome, getattr(result, outcome) + 1)
     return result
 

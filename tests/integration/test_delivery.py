@@ -464,3 +464,59 @@ def test_no_server_listening_is_transient(settings):
     assert row.status == ReminderStatus.PENDING and row.attempts == 1
     assert row.not_before == now + timedelta(seconds=60)
     assert "ConnectionRefusedError" in row.last_error
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_deferred_recipient_is_transient(sink):
+    """Greylisting answers 451 at RCPT TO: a later attempt, not a failed reminder."""
+    sink.rcpt_reply = "451 4.7.1 Greylisted, please try again later"
+    now = timezone.now()
+    [pk] = due_reminders(1, now=now)
+    assert dispatch.dispatch_due(now=now).retried == 1
+    row = IntegrationReminder.objects.get(pk=pk)
+    assert row.status == ReminderStatus.PENDING and row.attempts == 1
+    assert row.last_error == "The address was deferred: 451"
+    sink.rcpt_reply = None
+    assert dispatch.dispatch_due(now=row.not_before).sent == 1
+    assert sink.count == 1 and sink.received[0].message_id == row.message_id
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_an_unusable_address_fails_its_reminders_and_the_batch_goes_on(sink):
+    """An address with a line break (header injection) cannot be sent to: that client's
+    reminders fail at once, the others in the same batch are sent."""
+    from patients.models import Client
+
+    ids = due_reminders(4, now=timezone.now(), per_dose=1, clients=2)
+    rows = IntegrationReminder.objects.filter(pk__in=ids)
+    bad = rows.order_by("id").first().client
+    Client.objects.filter(pk=bad.pk).update(email="maya@example.org\nBcc: all@example.org")
+    result = dispatch.dispatch_due()
+    assert (result.claimed, result.sent, result.failed) == (4, 2, 2)
+    for row in rows.filter(client=bad):
+        assert row.status == ReminderStatus.FAILED
+        assert row.last_error == "The e-mail address on file cannot be used."
+    assert rows.exclude(client=bad).filter(status=ReminderStatus.SENT).count() == 2
+    assert sink.count == 2
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_row_taken_over_after_the_lease_is_not_sent_by_its_first_claimer(sink, settings):
+    """The lease is per message: a batch that outlived it lost its remaining rows to another
+    worker, and must not send them too."""
+    settings.REMINDER_LEASE_SECONDS = 300
+    now = timezone.now()
+    [pk] = due_reminders(1, now=now)
+    slow_token, _ = dispatch.claim(now=now, limit=10)
+    later = now + timedelta(seconds=301)
+    fast_token, taken = dispatch.claim(now=later, limit=10)
+    assert taken == [pk]
+    assert dispatch.deliver(pk, slow_token, now=later) == "lost"
+    assert sink.count == 0
+    assert dispatch.deliver(pk, fast_token, now=later) == "sent"
+    assert sink.count == 1 and not sink.duplicates()
+    row = IntegrationReminder.objects.get(pk=pk)
+    assert row.status == ReminderStatus.SENT and row.attempts == 2
