@@ -23,6 +23,7 @@ from playwright.sync_api import Page, expect
 from integration import dispatch
 from integration.models import IntegrationReminder, ReminderKind
 from tests import factories
+from tests.e2e.conftest import PHONE
 from tests.factories_sessions import dosing_ready_session
 from tests.sessions.dosing_helpers import give_dose
 
@@ -179,3 +180,10 @@ def test_therapist_and_admin_follow_up_reminders(
         assert leo_check.acknowledged_by == admin
         filters.get_by_role("link", name="All").click()
         screenshot(admin_page, "reminders-6-admin-all")
+
+        # Sam on a phone.
+        phone = new_browser(viewport=PHONE, is_mobile=True, has_touch=True)
+        verified_staff(sam, on=phone)
+        phone.goto("/reminders/")
+        expect(phone.get_by_role("heading", name="Integration reminders", level=1)).to_be_visible()
+        screenshot(phone, "reminders-7-phone")

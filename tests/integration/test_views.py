@@ -368,8 +368,8 @@ def test_course_page_card_from_a_real_dose(as_user, therapist, client_record):
     page = words(response)
     assert "Integration reminders" in page
     assert len(response.context["course_reminders"]) == 4
-    assert "Mar 12, 2025 Day 1 to the client Mar 13, 10:00 AM Due" in page
-    assert "Mar 12, 2025 24-hour check for the therapist Mar 13, 9:20 AM Due" in page
+    assert "Mar 12, 2025 Day 1 to the client Due Mar 13, 10:00 AM" in page
+    assert "Mar 12, 2025 24-hour check for the therapist Due Mar 13, 9:20 AM" in page
 
 
 def test_course_page_without_doses_has_no_card_before_dosing(as_user, therapist, client_record):
