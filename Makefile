@@ -23,7 +23,7 @@ assets: node_modules/.package-lock.json
 
 # Local development settings; never used by docker-compose (see .dockerignore).
 .env:
-	@printf 'DEBUG=true\nCLINIC_NAME=Riverside Therapy (demo)\n' > .env
+	@printf 'DEBUG=true\nCLINIC_NAME=Riverside Therapy (demo)\nSITE_URL=http://127.0.0.1:8000\n' > .env
 	@echo "Wrote .env (DEBUG=true) for local development."
 
 migrate: install

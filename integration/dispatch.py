@@ -67,9 +67,11 @@ class DispatchResult:
 
 def _due(now: datetime):
     lease = timedelta(seconds=settings.REMINDER_LEASE_SECONDS)
+    # Due by the dispatcher's "now" (the demo command's fast-forward passes a later one); the
+    # lease by the real clock, so a fast-forward never takes over a row being sent right now.
     return IntegrationReminder.objects.filter(
         Q(status=ReminderStatus.PENDING, not_before__lte=now)
-        | Q(status=ReminderStatus.SENDING, claimed_at__lt=now - lease)
+        | Q(status=ReminderStatus.SENDING, claimed_at__lt=timezone.now() - lease)
     )
 
 
@@ -86,7 +88,7 @@ def claim(*, now: datetime, limit: int) -> tuple[str, list[int]]:
         _due(now).filter(id__in=ids).update(
             status=ReminderStatus.SENDING,
             claim_token=token,
-            claimed_at=now,
+            claimed_at=timezone.now(),
             attempts=F("attempts") + 1,
             updated_at=now,
         )
@@ -155,7 +157,7 @@ def _renew(reminder_id: int, token: str, *, now: datetime) -> bool:
     return bool(
         IntegrationReminder.objects.filter(
             pk=reminder_id, claim_token=token, status=ReminderStatus.SENDING
-        ).update(claimed_at=max(now, timezone.now()))
+        ).update(claimed_at=timezone.now())
     )
 
 
@@ -235,7 +237,11 @@ def dispatch_due(*, now: datetime | None = None, limit: int = 50, base_url: str 
 
 
 def dispatch_all_due(
-    *, now: datetime | None = None, batch: int = 50, budget_seconds: float = 50.0
+    *,
+    now: datetime | None = None,
+    batch: int = 50,
+    budget_seconds: float = 50.0,
+    base_url: str = "",
 ) -> DispatchResult:
     """Batches until nothing is due or the time budget is spent (the beat runs every minute)."""
     import time
@@ -243,7 +249,7 @@ def dispatch_all_due(
     started = time.monotonic()
     total = DispatchResult()
     while time.monotonic() - started < budget_seconds:
-        result = dispatch_due(now=now, limit=batch)
+        result = dispatch_due(now=now, limit=batch, base_url=base_url)
         total.add(result)
         if result.claimed < batch:
             break

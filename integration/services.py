@@ -137,6 +137,12 @@ def reminder_resend(*, reminder: IntegrationReminder, by: User) -> IntegrationRe
                 f"This reminder is {locked.get_status_display().lower()}: only a failed reminder "
                 "can be sent again."
             )
+        if timezone.now() - locked.due_at > timedelta(hours=settings.REMINDER_STALE_HOURS):
+            # The dispatcher would cancel it as stale: say so now instead of promising a send.
+            raise ReminderError(
+                "Too late to send again: it would arrive on the wrong day. Contact the client "
+                "directly instead."
+            )
         locked.status = ReminderStatus.PENDING
         locked.not_before = timezone.now()
         locked.attempts = 0

@@ -13,6 +13,7 @@ def dispatch_due_reminders() -> dict:
     """Send every reminder that is due (R8). Safe to run on several workers at once and to
     redeliver: rows are claimed, never scheduled with eta."""
     result = dispatch.dispatch_all_due(
-        budget_seconds=max(settings.CELERY_TASK_SOFT_TIME_LIMIT - 30, 10)
+        budget_seconds=max(settings.CELERY_TASK_SOFT_TIME_LIMIT - 30, 10),
+        base_url=settings.SITE_URL,
     )
     return {"sent": result.sent, "cancelled": result.cancelled, "failed": result.failed}

@@ -240,6 +240,9 @@ QUIET_HOURS_START = _ranged("QUIET_HOURS_START", 21, 0, 23, "R8")
 QUIET_HOURS_END = _ranged("QUIET_HOURS_END", 8, 0, 23, "R8")
 # R8: the therapist is alerted when a dose has no integration session booked this long after it.
 INTEGRATION_ALERT_HOURS = _ranged("INTEGRATION_ALERT_HOURS", 24, 6, 72, "R8")
+# The clinic's own address (https://clinic.example.org), for links in e-mails sent by the
+# worker, which has no request to take it from. Empty: the e-mail says where to sign in instead.
+SITE_URL = env.str("SITE_URL", default="").rstrip("/")
 REMINDER_SIGNATURE = env.str("REMINDER_SIGNATURE", default=f"The team at {CLINIC_NAME}")
 CLINIC_PHONE = env.str("CLINIC_PHONE", default="")
 # Where clients book their own sessions, when the clinic offers it; empty: "contact us".

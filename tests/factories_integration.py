@@ -68,7 +68,11 @@ def shape(reminder: IntegrationReminder, status: str, **fields) -> IntegrationRe
             "variant": "alert" if reminder.kind == ReminderKind.THERAPIST else "not_booked",
             "sent_to": "someone@example.org",
         },
-        ReminderStatus.FAILED: {"attempts": 1, "last_error": "The address was refused: 550"},
+        ReminderStatus.FAILED: {
+            "attempts": 1,
+            "last_error": "The address was refused: 550",
+            "due_at": now,
+        },
         ReminderStatus.CANCELLED: {"cancelled_reason": "The integration session took place."},
         ReminderStatus.SENDING: {"claimed_at": now, "attempts": 1},
         ReminderStatus.PENDING: {},

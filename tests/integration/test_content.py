@@ -215,3 +215,16 @@ def test_the_alert_stays_open_when_its_e_mail_cannot_be_sent(dose, client_record
     assert check.last_error == "No e-mail address on file."
     assert check.is_open_alert
     assert mailoutbox == []
+
+
+def test_the_beat_task_links_the_alert_to_the_sites_address(dose, mailoutbox, settings):
+    """The worker has no request: SITE_URL gives the e-mail its link."""
+    import time_machine
+
+    from integration.tasks import dispatch_due_reminders
+
+    settings.SITE_URL = "https://clinic.example.org"
+    with time_machine.travel(dose.given_at + timedelta(hours=24, minutes=1), tick=False):
+        dispatch_due_reminders()
+    [alert] = [m for m in mailoutbox if m.to == [dose.session.course.therapist.email]]
+    assert "https://clinic.example.org/reminders/" in alert.body

@@ -170,6 +170,23 @@ def test_send_again_queues_a_failed_reminder_once(as_user, therapist, plan):
     assert IntegrationReminder.objects.filter(dose=plan[0], status="pending").count() == 4
 
 
+def test_a_failed_reminder_past_its_day_is_not_queued_again(as_user, therapist, plan):
+    """The dispatcher would cancel it as stale (REMINDER_STALE_HOURS): the service refuses the
+    resend with that reason instead of promising a send, even to a crafted POST."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = shape(plan[1]["1"], ReminderStatus.FAILED, due_at=timezone.now() - timedelta(hours=13))
+    response = as_user(therapist).post(resend_url(old))
+    assert flashed(response) == [
+        "Too late to send again: it would arrive on the wrong day. Contact the client directly "
+        "instead."
+    ]
+    old.refresh_from_db()
+    assert old.status == ReminderStatus.FAILED
+
+
 def test_a_sent_reminder_is_never_sent_again(as_user, therapist, plan):
     sent = shape(plan[1]["1"], ReminderStatus.SENT)
     response = as_user(therapist).post(resend_url(sent))
