@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.mail import get_connection
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -126,9 +127,30 @@ def _why_not(reminder: IntegrationReminder, now: datetime) -> str:
     return ""
 
 
-def _send(message: messages.Message, *, message_id: str) -> None:
+def _send(message: messages.Message, *, message_id: str, mail=None) -> None:
+    """Send over ``mail`` (one SMTP connection for the batch) or a connection of its own. After
+    any error the shared connection is closed, so the next message starts on a fresh one."""
+    email = message.email(message_id=message_id)
+    if mail is not None:
+        email.connection = mail
     try:
-        message.email(message_id=message_id).send(fail_silently=False)
+        _send_or_raise(email)
+    except (TransientSendError, PermanentSendError):
+        if mail is not None:
+            _close(mail)
+        raise
+
+
+def _close(mail) -> None:
+    try:
+        mail.close()
+    except Exception:  # a broken connection may fail to say goodbye; it is dropped either way
+        mail.connection = None
+
+
+def _send_or_raise(email) -> None:
+    try:
+        email.send(fail_silently=False)
     except ValueError as error:
         # Django refuses the address on file (a line break: header injection, or not an
         # address at all; BadHeaderError is a ValueError too): retrying cannot help.
@@ -173,7 +195,7 @@ def _retry_or_fail(reminder: IntegrationReminder, token: str, *, now: datetime, 
     return "retried"
 
 
-def deliver(reminder_id: int, token: str, *, now: datetime, base_url: str = "") -> str:
+def deliver(reminder_id: int, token: str, *, now: datetime, base_url: str = "", mail=None) -> str:
     """Decide about and send one claimed reminder. Returns "sent", "cancelled", "retried",
     "failed", or "lost" when another worker took the row over after the lease."""
     if not _renew(reminder_id, token, now=now):
@@ -196,7 +218,7 @@ def deliver(reminder_id: int, token: str, *, now: datetime, base_url: str = "") 
     try:
         if not message.to:
             raise PermanentSendError("No e-mail address on file.")
-        _send(message, message_id=reminder.message_id)
+        _send(message, message_id=reminder.message_id, mail=mail)
     except TransientSendError as error:
         return _retry_or_fail(reminder, token, now=now, error=str(error))
     except PermanentSendError as error:
@@ -220,9 +242,21 @@ def dispatch_due(*, now: datetime | None = None, limit: int = 50, base_url: str 
     now = now or timezone.now()
     token, ids = claim(now=now, limit=limit)
     result = DispatchResult(claimed=len(ids), ids=ids)
+    if not ids:
+        return result
+    # One SMTP connection for the batch (opened on the first send), not one per message.
+    mail = get_connection()
+    try:
+        _deliver_batch(ids, token, now=now, base_url=base_url, mail=mail, result=result)
+    finally:
+        _close(mail)
+    return result
+
+
+def _deliver_batch(ids, token, *, now, base_url, mail, result: DispatchResult) -> None:
     for reminder_id in ids:
         try:
-            outcome = deliver(reminder_id, token, now=now, base_url=base_url)
+            outcome = deliver(reminder_id, token, now=now, base_url=base_url, mail=mail)
         except Exception as error:
             # One bad row must not hold back the rest of the batch (they would wait "sending"
             # for a lease, then meet the same row first again). Only the type is logged: the
@@ -233,7 +267,6 @@ def dispatch_due(*, now: datetime | None = None, limit: int = 50, base_url: str 
                 reminder, token, now=now, error=f"Unexpected error ({type(error).__name__})."
             )
         setattr(result, outcome, getattr(result, outcome) + 1)
-    return result
 
 
 def dispatch_all_due(

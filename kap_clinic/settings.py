@@ -188,6 +188,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # --- E-mail: console in development, SMTP (EMAIL_URL=smtp://...) in production.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# A hung mail server must not hold a reminder past its lease (REMINDER_LEASE_SECONDS).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # Shown in the app and in e-mail subjects: R25 wants no clinical detail there, so the default
 # says nothing about the treatment.
 CLINIC_NAME = env.str("CLINIC_NAME", default="Therapy Practice")
