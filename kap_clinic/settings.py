@@ -253,7 +253,7 @@ SELF_BOOKING_URL = env.str("SELF_BOOKING_URL", default="")
 # a claimed reminder may stay "sending" before another worker takes it over (a worker died).
 REMINDER_MAX_ATTEMPTS = _ranged("REMINDER_MAX_ATTEMPTS", 5, 1, 10, "reminder retries")
 REMINDER_RETRY_SECONDS = _ranged("REMINDER_RETRY_SECONDS", 60, 1, 3600, "reminder backoff")
-REMINDER_LEASE_SECONDS = _ranged("REMINDER_LEASE_SECONDS", 300, 10, 3600, "reminder lease")
+REMINDER_LEASE_SECONDS = _ranged("REMINDER_LEASE_SECONDS", 300, 2, 3600, "reminder lease")
 # A reminder more than this late (an outage) is not sent: "tomorrow" would be wrong by then.
 REMINDER_STALE_HOURS = _ranged("REMINDER_STALE_HOURS", 12, 1, 48, "R8")
 

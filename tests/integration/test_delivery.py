@@ -316,13 +316,13 @@ def test_two_worker_processes_send_200_reminders_once_each(broker, workers):
 def test_a_worker_killed_mid_batch_leaves_nothing_unsent_and_nothing_twice(broker, workers):
     """SIGKILL while the worker waits for the server's answer to its 31st message (not accepted):
     the 30 accepted are marked sent, the rest of its batch stays "sending" until the lease ends,
-    then a new worker sends them. The smallest lease the settings allow is 10 s."""
+    then a new worker sends them. A 3 s lease keeps the test short."""
     sink = SmtpSink()
     try:
         sink.delay = 0.05
         sink.hold_after = 30
         ids = due_reminders(100, now=timezone.now())
-        env = worker_env(smtp_port=sink.port, lease_seconds=10)
+        env = worker_env(smtp_port=sink.port, lease_seconds=3)
         first = workers("doomed", env)
         dispatch_due_reminders.delay()
         assert sink.holding.wait(timeout=30), first.output()
@@ -364,7 +364,7 @@ def test_a_kill_between_acceptance_and_marking_resends_the_same_message_id(broke
     try:
         sink.hold_quit_after = 30
         ids = due_reminders(60, now=timezone.now())
-        env = worker_env(smtp_port=sink.port, lease_seconds=10)
+        env = worker_env(smtp_port=sink.port, lease_seconds=3)
         first = workers("doomed", env)
         dispatch_due_reminders.delay()
         assert sink.holding.wait(timeout=30), first.output()
