@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "patients",
     "sessions.apps.ClinicSessionsConfig",
     "integration",
+    "reports",
     "kap_clinic",
 ]
 

@@ -1,0 +1,196 @@
+"""The course-progress dashboard and its CSV export. Thin: the access policy limits the courses
+(admin: every client; therapist: their caseload; clients: 404), the selectors do the reading."""
+
+from __future__ import annotations
+
+import csv
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from audit.models import AccessEvent
+from audit.services import client_ip
+from kap_clinic.access import staff_required
+from reports import selectors
+from reports.forms import FilterForm, PeriodForm
+from reports.sparkline import sparkline_points
+
+EXPORT_PAGE = "CSV export"
+PERIOD_FIELDS = ("start", "end")
+
+
+def _filter_form(request) -> FilterForm:
+    bound = any(key in request.GET for key in FilterForm.base_fields)
+    return FilterForm(request.GET if bound else None, user=request.user)
+
+
+@require_GET
+@staff_required
+def dashboard(request):
+    period_form = PeriodForm(request.GET if any(k in request.GET for k in PERIOD_FIELDS) else None)
+    start, end = period_form.period()
+    if not period_form.is_bound:
+        period_form = PeriodForm(initial={"start": start, "end": end})
+    filter_form = _filter_form(request)
+    filters = filter_form.filters()
+    page = Paginator(
+        selectors.course_queryset(request.user, filters=filters), selectors.PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    rows = selectors.rows_for(page.object_list)
+    for row in rows:
+        row.sparkline = sparkline_points(row.phq9_series)
+    keep = request.GET.copy()
+    keep.pop("page", None)
+    unsorted = keep.copy()
+    for key in ("sort", "dir"):
+        unsorted.pop(key, None)
+    export = keep.copy()
+    for key in PERIOD_FIELDS:
+        export.pop(key, None)
+    return render(
+        request,
+        "reports/dashboard.html",
+        {
+            "figures": selectors.clinic_figures(request.user, start=start, end=end),
+            "period_form": period_form,
+            "filter_form": filter_form,
+            "filters": filters,
+            "page": page,
+            "rows": rows,
+            "query": keep.urlencode(),
+            "columns": _columns(unsorted, filters),
+            "export_query": export.urlencode(),
+            # The filters ride along when only the period changes.
+            "filter_hidden": [
+                (key, value)
+                for key, values in export.lists()
+                if key in FilterForm.base_fields
+                for value in values
+            ],
+            "prep_required": settings.PREP_SESSIONS_REQUIRED,
+        },
+    )
+
+
+COLUMNS = (
+    ("Client", "client"),
+    ("Therapist", "therapist"),
+    ("Phase", "phase"),
+    ("Preparation", None),
+    ("Doses", None),
+    ("Last dose", "last_dose"),
+    ("Next session", "next_session"),
+    ("Integration within 3 days", None),
+    ("PHQ-9", None),
+    ("GAD-7", None),
+    ("Trend (PHQ-9)", None),
+    ("Open alerts", None),
+)
+
+
+def _columns(unsorted, filters: selectors.Filters) -> list[dict]:
+    """The table's headings; sortable ones link to themselves, the current one flips direction."""
+    columns = []
+    for label, key in COLUMNS:
+        column = {"label": label, "url": "", "sorted": ""}
+        if key:
+            current = filters.sort == key
+            descending = current and not filters.descending
+            query = unsorted.copy()
+            query["sort"] = key
+            query["dir"] = "desc" if descending else "asc"
+            column["url"] = "?" + query.urlencode()
+            if current:
+                column["sorted"] = "descending" if filters.descending else "ascending"
+        columns.append(column)
+    return columns
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+CSV_HEADER = [
+    "Client",
+    "Therapist",
+    "Phase",
+    "Preparation sessions done",
+    "Preparation sessions required",
+    "Doses used",
+    "Doses authorised",
+    "Last dose",
+    "Next session",
+    "Integration within 3 days of last dose",
+    "Latest PHQ-9",
+    "PHQ-9 change from first",
+    "Latest GAD-7",
+    "GAD-7 change from first",
+    "Open alerts",
+]
+
+
+def _blank(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _csv_row(row: selectors.CourseRow, *, names: bool, prep_required: int) -> list[str]:
+    # The regular record only: numbers, dates and phase (R23: no notes, no free text).
+    client = row.course.client
+    next_session = timezone.localtime(row.next_session).date() if row.next_session else None
+    return [
+        f"{client.first_name} {client.last_name}" if names else row.initials,
+        row.course.therapist.get_full_name(),
+        row.course.get_phase_display(),
+        str(row.prep_done),
+        str(prep_required),
+        str(row.doses_used),
+        _blank(row.doses_authorised),
+        row.last_dose.isoformat() if row.last_dose else "",
+        next_session.isoformat() if next_session else "",
+        row.integration,
+        _blank(row.phq9.latest),
+        _blank(row.phq9.change),
+        _blank(row.gad7.latest),
+        _blank(row.gad7.change),
+        "; ".join(row.alerts),
+    ]
+
+
+@require_GET
+@staff_required
+def export(request):
+    """The filtered rows as CSV, streamed a chunk of courses at a time. Each exported client gets
+    an access event (R22): an export shows their record as much as the page does."""
+    names = request.GET.get("ids") == "names"
+    filters = _filter_form(request).filters()
+    writer = csv.writer(_Echo())
+    user, path, ip = request.user, request.get_full_path()[:500], client_ip(request)
+
+    def lines():
+        yield writer.writerow(CSV_HEADER)
+        for chunk in selectors.iter_rows(user, filters=filters):
+            AccessEvent.objects.bulk_create(
+                AccessEvent(
+                    user=user,
+                    client=row.course.client,
+                    page=EXPORT_PAGE,
+                    path=path,
+                    method="GET",
+                    ip_address=ip,
+                )
+                for row in chunk
+            )
+            for row in chunk:
+                yield writer.writerow(
+                    _csv_row(row, names=names, prep_required=settings.PREP_SESSIONS_REQUIRED)
+                )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="course-progress-{stamp}.csv"'
+    return response
