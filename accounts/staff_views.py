@@ -6,12 +6,14 @@ from django.contrib import messages
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import services
+from accounts import selectors, services
+from accounts.caseload_forms import CaseloadReassignForm
 from accounts.forms import StaffEditForm, StaffInviteForm
-from accounts.models import STAFF_ROLES, User
+from accounts.models import STAFF_ROLES, Role, User
 from kap_clinic.access import admin_required
 
 
@@ -63,10 +65,21 @@ def staff_edit(request: HttpRequest, user_id: int) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             messages.success(request, f"Saved changes to {member.get_full_name()}.")
+            clients = selectors.caseload_count(therapist=member)
+            if not member.is_active and clients:
+                # Deactivation is never blocked (R24), but the clients need a therapist.
+                messages.warning(
+                    request,
+                    f"{member.get_full_name()} still has {clients} active "
+                    f"client{pluralize(clients)}. Reassign the caseload to another therapist.",
+                )
+                return redirect("accounts:staff_edit", user_id=member.pk)
             return redirect("accounts:staff_list")
-    return render(
-        request, "accounts/staff_form.html", {"form": form, "member": member, "adding": False}
-    )
+    context = {"form": form, "member": member, "adding": False}
+    if member.role == Role.THERAPIST:
+        context["caseload_clients"] = selectors.caseload_count(therapist=member)
+        context["caseload_courses"] = selectors.caseload_courses(therapist=member).count()
+    return render(request, "accounts/staff_form.html", context)
 
 
 @admin_required
@@ -80,3 +93,39 @@ def staff_two_factor_reset(request: HttpRequest, user_id: int) -> HttpResponse:
         "authenticator at their next sign-in.",
     )
     return redirect("accounts:staff_edit", user_id=member.pk)
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def staff_caseload_reassign(request: HttpRequest, user_id: int) -> HttpResponse:
+    member = get_object_or_404(User, pk=user_id, role=Role.THERAPIST)
+    form = CaseloadReassignForm(request.POST or None, from_therapist=member)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.caseload_reassign(
+                from_therapist=member,
+                to_therapist=form.cleaned_data["to_therapist"],
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except services.CaseloadError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                f"{result.clients} client{pluralize(result.clients)} and {result.courses} "
+                f"course{pluralize(result.courses)} moved to "
+                f"{form.cleaned_data['to_therapist'].get_full_name()}.",
+            )
+    return render(
+        request,
+        "accounts/staff_caseload.html",
+        {
+            "member": member,
+            "form": form,
+            "result": result,
+            "to_therapist": form.cleaned_data.get("to_therapist") if result else None,
+            "caseload": selectors.caseload(therapist=member),
+        },
+    )

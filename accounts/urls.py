@@ -26,6 +26,11 @@ urlpatterns = [
     path("staff/add/", staff_views.staff_add, name="staff_add"),
     path("staff/<int:user_id>/", staff_views.staff_edit, name="staff_edit"),
     path(
+        "staff/<int:user_id>/reassign-caseload/",
+        staff_views.staff_caseload_reassign,
+        name="staff_caseload_reassign",
+    ),
+    path(
         "staff/<int:user_id>/reset-two-factor/",
         staff_views.staff_two_factor_reset,
         name="staff_two_factor_reset",

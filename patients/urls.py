@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from patients import views
+from patients import share_views, views
 
 app_name = "patients"
 
@@ -17,6 +17,12 @@ urlpatterns = [
         "<int:client_id>/invitation/<int:invitation_id>/revoke/",
         views.invitation_revoke,
         name="invitation_revoke",
+    ),
+    path("<int:client_id>/shares/", share_views.share_add, name="share_add"),
+    path(
+        "<int:client_id>/shares/<int:share_id>/revoke/",
+        share_views.share_revoke,
+        name="share_revoke",
     ),
     path("<int:client_id>/intake/", include("patients.intake_urls")),
     path("<int:client_id>/questionnaires/", include("patients.questionnaire_urls")),

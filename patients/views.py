@@ -16,9 +16,11 @@ from patients import (
     referral_selectors,
     selectors,
     services,
+    share_services,
 )
 from patients.forms import ArchiveForm, ClientFilterForm, ClientForm
 from patients.models import PortalInvitation
+from patients.share_forms import ShareForm
 
 PAGE_SIZE = 25
 
@@ -57,12 +59,15 @@ def client_list(request: HttpRequest) -> HttpResponse:
 @staff_required
 def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
     client = client_for_view(request, client_id, page="Client record")
+    can_manage_shares = share_services.can_manage_shares(request.user, client)
     return render(
         request,
         "patients/client_detail.html",
         {
             "client": client,
             "shares": selectors.client_shares(client=client),
+            "can_manage_shares": can_manage_shares,
+            "share_form": ShareForm(client=client) if can_manage_shares else None,
             "portal": selectors.portal_status(client=client),
             "scores": questionnaire_selectors.latest_scores(client=client),
             "archive_form": ArchiveForm(),
