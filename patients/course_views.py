@@ -14,6 +14,7 @@ from integration import selectors as integration_selectors
 from kap_clinic.access import client_for_view, staff_required
 from patients import course_selectors as selectors
 from patients import course_services as services
+from patients import outcome_selectors
 from patients.course_forms import CourseOpenForm, TransitionForm
 from patients.models import Client, Phase, TreatmentCourse
 
@@ -101,6 +102,8 @@ def _detail_page(
             "course_reminders": list(
                 integration_selectors.reminders_for(request.user, course=course)
             ),
+            # R19: PHQ-9 / GAD-7 over time with this course's doses (two queries).
+            "outcome": outcome_selectors.outcome_chart(client=course.client, course=course),
         },
     )
 

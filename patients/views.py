@@ -12,6 +12,7 @@ from kap_clinic.access import client_for_view, staff_required
 from patients import (
     course_selectors,
     intake_selectors,
+    outcome_selectors,
     questionnaire_selectors,
     referral_selectors,
     selectors,
@@ -72,6 +73,8 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
             "scores": questionnaire_selectors.latest_scores(client=client),
             "archive_form": ArchiveForm(),
             "course_summary": course_selectors.course_summary(client=client),
+            # R19: PHQ-9 / GAD-7 over time with every dose of the client (two queries).
+            "outcome": outcome_selectors.outcome_chart(client=client),
             "referral_summary": referral_selectors.referral_summary(client=client),
             **intake_selectors.intake_summary(client=client),
         },
