@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-WIDTH, HEIGHT, PAD = 80, 24, 2
-# PHQ-9 totals run 0-27; a fixed scale lets rows be compared at a glance.
-MAX_TOTAL = 27
+WIDTH, HEIGHT, PAD = 80, 28, 3
+# The smallest span of scores drawn from top to bottom: a change of a point or two stays a gentle
+# slope instead of filling the box.
+MIN_SPAN = 6
 
 
 def sparkline_points(totals: list[int]) -> str:
@@ -12,9 +13,12 @@ def sparkline_points(totals: list[int]) -> str:
     are fewer than two. Higher scores are drawn higher."""
     if len(totals) < 2:
         return ""
+    low, high = min(totals), max(totals)
+    span = max(high - low, MIN_SPAN)
+    low -= (span - (high - low)) / 2
     step = (WIDTH - 2 * PAD) / (len(totals) - 1)
-    span = HEIGHT - 2 * PAD
+    height = HEIGHT - 2 * PAD
     return " ".join(
-        f"{PAD + i * step:.1f},{PAD + span * (1 - min(total, MAX_TOTAL) / MAX_TOTAL):.1f}"
+        f"{PAD + i * step:.1f},{PAD + height * (1 - (total - low) / span):.1f}"
         for i, total in enumerate(totals)
     )

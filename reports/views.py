@@ -84,10 +84,10 @@ COLUMNS = (
     ("Doses", None),
     ("Last dose", "last_dose"),
     ("Next session", "next_session"),
-    ("Integration within 3 days", None),
+    ("Integration in 3 days", None),
     ("PHQ-9", None),
     ("GAD-7", None),
-    ("Trend (PHQ-9)", None),
+    ("PHQ-9 trend", None),
     ("Open alerts", None),
 )
 
