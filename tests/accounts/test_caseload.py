@@ -173,19 +173,29 @@ def test_only_admins_reassign(caseload, therapist, other_therapist):
         )
 
 
+# A trigger that refuses to update one course row (per database: CI runs PostgreSQL, make test's
+# default SQLite).
+_REFUSE_UPDATE = {
+    "postgresql": [
+        "CREATE FUNCTION test_refuse_update() RETURNS trigger AS $$ BEGIN "
+        "RAISE EXCEPTION 'refused for the test'; END; $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER test_refuse BEFORE UPDATE ON patients_treatmentcourse FOR EACH ROW "
+        "WHEN (OLD.id = {pk}) EXECUTE FUNCTION test_refuse_update()",
+    ],
+    "sqlite": [
+        "CREATE TRIGGER test_refuse BEFORE UPDATE ON patients_treatmentcourse FOR EACH ROW "
+        "WHEN OLD.id = {pk} BEGIN SELECT RAISE(ABORT, 'refused for the test'); END",
+    ],
+}
+
+
 def test_a_failure_midway_leaves_nothing_moved(caseload, therapist, other_therapist, admin_user):
     # A real database error on the last course, after every client has been saved: the whole
     # reassignment must roll back (one transaction).
     failing = caseload["courses"][-1]
     with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE FUNCTION test_refuse_update() RETURNS trigger AS $$ BEGIN "
-            "RAISE EXCEPTION 'refused for the test'; END; $$ LANGUAGE plpgsql"
-        )
-        cursor.execute(
-            "CREATE TRIGGER test_refuse BEFORE UPDATE ON patients_treatmentcourse FOR EACH ROW "
-            f"WHEN (OLD.id = {int(failing.pk)}) EXECUTE FUNCTION test_refuse_update()"
-        )
+        for statement in _REFUSE_UPDATE[connection.vendor]:
+            cursor.execute(statement.format(pk=int(failing.pk)))
     with pytest.raises(DatabaseError):
         services.caseload_reassign(
             from_therapist=therapist, to_therapist=other_therapist, by=admin_user, reason="x"
