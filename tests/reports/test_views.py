@@ -173,3 +173,16 @@ def test_export_query_count_is_constant(as_user, admin_user, therapist):
         rows = rows_of(signed_in.get(EXPORT))
     assert len(rows) == 13
     assert len(large) == len(small)
+
+
+def test_pagination_keeps_the_filters(as_user, admin_user, therapist):
+    for n in range(26):
+        course_for(factories.ClientFactory(primary_therapist=therapist, last_name=f"Zed{n:02d}"))
+    signed_in = as_user(admin_user)
+    first = signed_in.get(DASHBOARD, {"therapist": therapist.pk, "sort": "client"})
+    assert len(first.context["rows"]) == 25
+    body = first.content.decode()
+    assert f"therapist={therapist.pk}" in body and "page=2" in body
+    second = signed_in.get(DASHBOARD, {"therapist": therapist.pk, "sort": "client", "page": 2})
+    assert [row.course.client.last_name for row in second.context["rows"]] == ["Zed25"]
+
