@@ -185,4 +185,3 @@ def test_pagination_keeps_the_filters(as_user, admin_user, therapist):
     assert f"therapist={therapist.pk}" in body and "page=2" in body
     second = signed_in.get(DASHBOARD, {"therapist": therapist.pk, "sort": "client", "page": 2})
     assert [row.course.client.last_name for row in second.context["rows"]] == ["Zed25"]
-
