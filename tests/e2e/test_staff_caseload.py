@@ -52,6 +52,7 @@ def test_admin_reassigns_a_caseload(page: Page, verified_staff, screenshot):
     page.goto("/accounts/staff/")
     page.get_by_role("link", name="Sam Rivera").click()
     expect(page.get_by_text("3 active clients, 2 running treatment courses.")).to_be_visible()
+    screenshot(page, "staff-caseload-edit")
     page.get_by_role("link", name="Reassign caseload").click()
     expect(page.get_by_role("heading", name="Reassign Sam Rivera’s caseload")).to_be_visible()
     screenshot(page, "staff-caseload-reassign")

@@ -5,6 +5,8 @@ change is in the change trail (R22)."""
 import pytest
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from patients import share_services as services
@@ -226,3 +228,20 @@ def test_a_share_of_another_client_cannot_be_revoked_through_this_client(
     assert client.post(url).status_code == 404
     foreign.refresh_from_db()
     assert foreign.revoked_at is None
+
+
+def test_client_record_queries_do_not_grow_with_the_shares(client, client_record, admin_user):
+    sign_in(client, admin_user)
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(_detail(client_record)).status_code == 200
+        return len(queries)
+
+    factories.ClientShareFactory(client=client_record, granted_by=admin_user)
+    factories.TherapistFactory()
+    small = count()
+    for _ in range(5):
+        factories.ClientShareFactory(client=client_record, granted_by=admin_user)
+        factories.TherapistFactory()
+    assert count() == small
