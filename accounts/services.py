@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import qrcode
 import qrcode.image.svg
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -264,6 +264,12 @@ def caseload_reassign(
                 .select_for_update()
                 .order_by("starts_at", "pk")
             )
+            if not clients and not courses:
+                # Also what a resent form (a page reload after a reassignment) meets.
+                raise CaseloadError(
+                    f"{from_therapist.get_full_name()} has no active clients or running "
+                    "treatment courses to reassign."
+                )
             for client in clients:
                 mark(client)
                 client.primary_therapist = to_therapist
@@ -285,7 +291,15 @@ def caseload_reassign(
                     continue
                 mark(session)
                 session.therapist = to_therapist
-                session.save(update_fields=["therapist", "updated_at"])
+                try:
+                    # A session booked for the new therapist since the check above: the
+                    # database's no-double-booking constraint refuses; this one stays.
+                    with transaction.atomic():
+                        session.save(update_fields=["therapist", "updated_at"])
+                except IntegrityError:
+                    session.therapist = from_therapist
+                    clashing.append(session)
+                    continue
                 moved.append(session)
     finally:
         pre_save.disconnect(sender=LogEntry, dispatch_uid=uid)

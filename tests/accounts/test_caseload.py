@@ -324,3 +324,16 @@ def test_deactivating_a_therapist_with_clients_warns_and_links_to_reassign(
     body = response.content.decode()
     assert "still has 3 active clients" in body
     assert _url(therapist) in body
+
+
+def test_nothing_to_reassign_is_refused_so_a_resent_form_does_nothing(
+    client, caseload, therapist, other_therapist, admin_user
+):
+    sign_in(client, admin_user)
+    data = {"to_therapist": other_therapist.pk, "reason": "Leaving"}
+    client.post(_url(therapist), data)
+    response = client.post(_url(therapist), data)
+    assert "Sam Rivera has no active clients or running treatment courses" in (
+        response.content.decode()
+    )
+    assert Client.objects.active().filter(primary_therapist=other_therapist).count() == 3

@@ -61,6 +61,7 @@ def test_admin_reassigns_a_caseload(page: Page, verified_staff, screenshot):
     expect(
         page.get_by_text("Choose the therapist who takes over these clients.").first
     ).to_be_visible()
+    screenshot(page, "staff-caseload-error")
     page.get_by_label("Therapist who takes over").select_option(
         label=f"Jordan Chen ({taking_over.email})"
     )
