@@ -174,6 +174,7 @@ def test_admin_audit_trail(page: Page, live_server, screenshot):
         expect(page.get_by_role("heading", name=heading)).to_be_visible()
         page.go_back()
 
+    page.get_by_role("button", name="Clinic").click()
     page.get_by_role("link", name="Audit trail").click()
     expect(page.get_by_role("heading", name="Audit trail")).to_be_visible()
     views = page.get_by_role("table", name="Record views").get_by_role("row")
@@ -205,6 +206,7 @@ def test_admin_adds_a_therapist_who_then_signs_in(
     factories.TherapistFactory(first_name="Sam", last_name="Rivera")
     verified_staff(admin)
 
+    page.get_by_role("button", name="Clinic").click()
     page.get_by_role("link", name="Staff").click()
     expect(page.get_by_role("heading", name="Staff")).to_be_visible()
     staff = page.get_by_role("table", name="Staff accounts").get_by_role("row")
