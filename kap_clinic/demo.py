@@ -179,9 +179,10 @@ def build() -> dict[str, User]:
                 client.save(update_fields=["user", "updated_at"])
             _stage(spec, client, therapist, staff)
     _referrals_and_courses(staff)
-    from kap_clinic.demo_sessions import build_sessions
+    from kap_clinic.demo_sessions import build_scores, build_sessions
 
     build_sessions(staff, PRESCRIPTION, _fill)
+    build_scores(staff)
     marcus = Client.objects.get(email=f"marcus@{DEMO_DOMAIN}")
     ClientShare.objects.get_or_create(
         client=marcus,

@@ -248,3 +248,43 @@ def build_sessions(staff: dict[str, User], prescription: dict, fill) -> None:
         _dose_day(grace, chen, today - timedelta(days=50), readings=[(122, 78, 68, 10)])
         _session(grace, SessionKind.INTEGRATION, at(today - timedelta(days=48), 11), chen)
         course_services.course_advance(course=course, to_phase="complete", by=chen)
+
+
+def _answers(total: int, items: int, *, keep_last_zero: bool) -> list[int]:
+    """Item answers (0-3) adding up to ``total``; PHQ-9 item 9 stays 0 (no safety alert)."""
+    answers = [0] * items
+    fill = items - 1 if keep_last_zero else items
+    for index in range(total):
+        answers[index % fill] += 1
+    return answers
+
+
+def _score_history(client: Client, by: User, history: list[tuple[int, int, int]]) -> None:
+    """PHQ-9 and GAD-7 at intake, before each dose and at the end (R19), through the real
+    service, then dated on the days they belong to: the demo is written in one go today."""
+    from patients.models import QuestionnaireResponse
+    from patients.questionnaire_services import questionnaire_submit
+
+    if QuestionnaireResponse.objects.filter(client=client).exists():
+        return
+    today = timezone.localdate()
+    for days_ago, phq9, gad7 in history:
+        for instrument, total, items in (("phq9", phq9, 9), ("gad7", gad7, 7)):
+            response = questionnaire_submit(
+                client=client,
+                instrument=instrument,
+                answers=_answers(total, items, keep_last_zero=instrument == "phq9"),
+                by=by,
+            )
+            QuestionnaireResponse.objects.filter(pk=response.pk).update(
+                submitted_at=at(today - timedelta(days=days_ago), 8, 30)
+            )
+
+
+def build_scores(staff: dict[str, User]) -> None:
+    """Outcome measures for the clients in dosing and with a completed course, so their charts
+    and the dashboard's changes from baseline have something to show."""
+    ruth = Client.objects.get(email="ruth@demo.kapclinic.test")
+    grace = Client.objects.get(email="grace@demo.kapclinic.test")
+    _score_history(ruth, staff["rivera"], [(62, 18, 14), (29, 16, 12), (15, 12, 10), (1, 9, 8)])
+    _score_history(grace, staff["chen"], [(92, 17, 13), (70, 13, 11), (50, 9, 7), (40, 6, 5)])
