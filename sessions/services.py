@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from kap_clinic.access import can_change_client
@@ -162,11 +163,14 @@ def _check_dose_slot(
 
 
 def _follows_dose(course: TreatmentCourse, starts_at: datetime) -> Session | None:
-    """R7: the dosing session (with a dose) this integration session follows: the latest one
-    before it."""
+    """R7: the dosing session this integration session follows: the latest one before it that
+    gave a dose or is still to come. Clinics often book the integration session before the
+    dosing day; linking it to the planned dosing session means the reminders after that dose
+    know it is booked (R8)."""
     return (
-        Session.objects.filter(course=course, kind=SessionKind.DOSING, dose__given_at__lt=starts_at)
-        .order_by("-dose__given_at")
+        Session.objects.filter(course=course, kind=SessionKind.DOSING, starts_at__lt=starts_at)
+        .filter(Q(dose__isnull=False) | Q(status=SessionStatus.SCHEDULED))
+        .order_by("-starts_at", "-id")
         .first()
     )
 

@@ -268,3 +268,30 @@ def test_an_archived_clients_reminders_are_cancelled_at_send_time(client_record,
             "cancelled_reason", flat=True
         )
     ) == {"The client's record is archived."}
+
+
+def test_an_integration_session_booked_before_the_dosing_day_counts_as_booked(
+    client_record, mailoutbox
+):
+    """R7, R8: clinics book the integration session ahead; it follows the planned dosing
+    session, so after the dose the reminders name it and the therapist is not alerted."""
+    from sessions.models import SessionKind
+    from sessions.services import session_schedule
+    from tests.sessions.dosing_helpers import give_dose
+
+    with time_machine.travel(DOSE_DAY - timedelta(days=2), tick=False):
+        dosing = dosing_ready_session(client_record, starts_at=DOSE_DAY)
+        integration = session_schedule(
+            client=client_record,
+            kind=SessionKind.INTEGRATION,
+            starts_at=DOSE_DAY + timedelta(days=1, hours=5),
+            by=dosing.therapist,
+        )
+    assert integration.follows_dose == dosing
+    with time_machine.travel(GIVEN_AT, tick=False):
+        dose = give_dose(dosing, at=GIVEN_AT)
+    dispatch(DOSE_DAY + timedelta(days=1, hours=1, minutes=1))
+    day_one = client_rows(dose).get(day=1)
+    assert (day_one.status, day_one.variant) == (ReminderStatus.SENT, "booked")
+    check = therapist_row(dose)
+    assert check.status == ReminderStatus.CANCELLED
