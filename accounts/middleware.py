@@ -12,6 +12,8 @@ from django.shortcuts import redirect, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
+from clinic import settings_reader
+
 LAST_ACTIVITY_KEY = "kap_last_activity"
 
 
@@ -47,7 +49,7 @@ class IdleLogoutMiddleware:
         if request.user.is_authenticated:
             now = time.time()
             last = request.session.get(LAST_ACTIVITY_KEY)
-            if last is not None and now - last > settings.IDLE_TIMEOUT_SECONDS:
+            if last is not None and now - last > settings_reader.current().idle_timeout_seconds:
                 back_to = _return_path(request)
                 logout(request)
                 query = urlencode({"next": back_to, "timeout": "1"})

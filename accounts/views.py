@@ -14,6 +14,7 @@ from django_otp import user_has_device
 
 from accounts import services
 from accounts.forms import EnrolForm, ResetRequestForm, SignInForm, TokenForm
+from clinic import settings_reader
 
 BACKUP_CODES_SESSION_KEY = "kap_new_backup_codes"
 
@@ -35,7 +36,7 @@ class SignInView(auth_views.LoginView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["timed_out"] = self.request.GET.get("timeout") == "1"
-        context["idle_minutes"] = settings.IDLE_TIMEOUT_SECONDS // 60
+        context["idle_minutes"] = settings_reader.current().idle_timeout_seconds // 60
         return context
 
 
@@ -161,7 +162,7 @@ def backup_codes(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
-    context = {"idle_minutes": settings.IDLE_TIMEOUT_SECONDS // 60}
+    context = {"idle_minutes": settings_reader.current().idle_timeout_seconds // 60}
     if request.user.is_clinic_staff:
         context["backup_remaining"] = services.backup_codes_remaining(user=request.user)
     return render(request, "accounts/account.html", context)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from clinic import settings_reader
 from integration.models import IntegrationReminder
 from sessions.models import Session, SessionKind, SessionStatus
 
@@ -62,7 +63,7 @@ def client_message(reminder: IntegrationReminder, *, now: datetime) -> Message:
     context = {
         "first_name": client.preferred_name or client.first_name,
         "clinic": settings.CLINIC_NAME,
-        "signature": settings.REMINDER_SIGNATURE,
+        "signature": settings_reader.current().reminder_signature,
         "clinic_phone": settings.CLINIC_PHONE,
         "clinic_email": settings.DEFAULT_FROM_EMAIL,
         "booking_url": settings.SELF_BOOKING_URL,

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from clinic import settings_reader
 from integration import rules
 from integration.models import IntegrationReminder, ReminderKind, ReminderStatus
 from kap_clinic.access import can_change_client
@@ -41,14 +42,15 @@ def reminder_plan_create(*, dose: DoseAdministration) -> list[IntegrationReminde
     zone = client.zone
     dose_day = dose.given_at.astimezone(zone).date()
     rows = []
-    for day in settings.REMINDER_DAYS:
+    values = settings_reader.current()  # R8: the clinic's reminder days and hours
+    for day in values.reminder_days:
         due = rules.due_at(
             dose_day=dose_day,
             day=day,
             zone=zone,
-            send_hour=settings.REMINDER_SEND_HOUR,
-            quiet_start=settings.QUIET_HOURS_START,
-            quiet_end=settings.QUIET_HOURS_END,
+            send_hour=values.reminder_send_hour,
+            quiet_start=values.quiet_hours_start,
+            quiet_end=values.quiet_hours_end,
         )
         rows.append(
             IntegrationReminder(

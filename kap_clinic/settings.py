@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "sessions.apps.ClinicSessionsConfig",
     "integration",
     "reports",
+    "clinic",
     "kap_clinic",
 ]
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("calendar/", include("sessions.calendar_urls")),
     path("reminders/", include("integration.urls")),
     path("audit/", include("audit.urls")),
+    path("clinic/settings/", include("clinic.urls")),
     path("dashboard/", include("reports.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.db.models import Case, IntegerField, Max, QuerySet, Value, When
 from django.utils import timezone
 
+from clinic import settings_reader
 from patients import course_rules, scoring
 from patients.course_rules import CourseFacts
 from patients.models import (
@@ -96,7 +96,7 @@ def course_facts(
         prescription=prescription,
         doses_used=doses_used(prescription),
         prep_done=prep_sessions_completed(course),
-        prep_required=settings.PREP_SESSIONS_REQUIRED,
+        prep_required=settings_reader.current().prep_sessions_required,
         today=today or timezone.localdate(),
     )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 
-from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from audit.models import AccessEvent
 from audit.services import client_ip
+from clinic import settings_reader
 from kap_clinic.access import staff_required
 from reports import selectors
 from reports.forms import FilterForm, PeriodForm
@@ -71,7 +71,7 @@ def dashboard(request):
                 if key in FilterForm.base_fields
                 for value in values
             ],
-            "prep_required": settings.PREP_SESSIONS_REQUIRED,
+            "prep_required": settings_reader.current().prep_sessions_required,
         },
     )
 
@@ -187,7 +187,11 @@ def export(request):
             )
             for row in chunk:
                 yield writer.writerow(
-                    _csv_row(row, names=names, prep_required=settings.PREP_SESSIONS_REQUIRED)
+                    _csv_row(
+                        row,
+                        names=names,
+                        prep_required=settings_reader.current().prep_sessions_required,
+                    )
                 )
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")

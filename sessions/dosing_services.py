@@ -13,10 +13,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from clinic import settings_reader
 from kap_clinic.access import can_change_client
 from patients import course_rules
 from patients.course_selectors import current_prescription
@@ -362,7 +362,7 @@ def dose_record(
     (signals.dose_recorded in this transaction, signals.dose_committed after it)."""
     now = now or timezone.now()
     _not_future(given_at, now, "time given")
-    hold_minutes = hold_minutes or settings.DOSE_HOLD_MINUTES
+    hold_minutes = hold_minutes or settings_reader.current().dose_hold_minutes
     if not 5 <= hold_minutes <= 20:
         raise DosingError("The hold time must be between 5 and 20 minutes.")
     if dose_mg < 1 or tablets < 1:

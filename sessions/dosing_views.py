@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,6 +18,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from clinic import settings_reader
 from kap_clinic.access import client_for_view, staff_required
 from patients.course_selectors import current_prescription
 from patients.scoring import PHQ_GAD_CHOICES
@@ -167,7 +167,7 @@ def _forms(state: ChartState, bound: dict) -> dict:
                 "given_time": now,
                 "dose_mg": prescription.dose_mg if prescription else None,
                 "tablets": prescription.tablets_per_dose if prescription else None,
-                "hold_minutes": settings.DOSE_HOLD_MINUTES,
+                "hold_minutes": settings_reader.current().dose_hold_minutes,
             },
         ),
         "hold": forms.HoldEndForm(day=day, initial={"spat_time": now}),

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from django.conf import settings
-
 if TYPE_CHECKING:
     from sessions.models import BloodPressureReading
 
@@ -37,21 +35,28 @@ class Thresholds:
 
     @classmethod
     def current(cls) -> Thresholds:
+        """The clinic's settings page values, else the server configuration (issue 7)."""
+        from clinic import settings_reader
+
+        values = settings_reader.current()
         return cls(
-            defer_systolic=settings.BP_DEFER_SYSTOLIC,
-            defer_diastolic=settings.BP_DEFER_DIASTOLIC,
-            hard_stop_systolic=settings.BP_HARD_STOP_SYSTOLIC,
-            hard_stop_diastolic=settings.BP_HARD_STOP_DIASTOLIC,
-            recheck_wait=timedelta(minutes=settings.BP_RECHECK_WAIT_MINUTES),
-            rechecks=settings.BP_RECHECKS,
-            post_dose_vitals_after=timedelta(minutes=settings.POST_DOSE_VITALS_MINUTES),
-            min_observation=timedelta(minutes=settings.MIN_OBSERVATION_MINUTES),
+            defer_systolic=values.bp_defer_systolic,
+            defer_diastolic=values.bp_defer_diastolic,
+            hard_stop_systolic=values.bp_hard_stop_systolic,
+            hard_stop_diastolic=values.bp_hard_stop_diastolic,
+            recheck_wait=timedelta(minutes=values.bp_recheck_wait_minutes),
+            rechecks=values.bp_rechecks,
+            post_dose_vitals_after=timedelta(minutes=values.post_dose_vitals_minutes),
+            min_observation=timedelta(minutes=values.min_observation_minutes),
         )
 
 
 def default_minutes(kind: str) -> int:
     """R9: a dosing session is scheduled for 180 minutes; others for the clinic's default."""
-    return settings.DOSING_SESSION_MINUTES if kind == "dosing" else settings.SESSION_MINUTES
+    from clinic import settings_reader
+
+    values = settings_reader.current()
+    return values.dosing_session_minutes if kind == "dosing" else values.session_minutes
 
 
 # --- Blood pressure (R11-R13, R16) ---------------------------------------------------------------

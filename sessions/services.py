@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic import settings_reader
 from kap_clinic.access import can_change_client
 from patients import course_rules
 from patients.course_selectors import current_prescription
@@ -117,7 +117,7 @@ def _check_dose_slot(
         prescription,
         doses_used=facts.doses_used + facts.doses_planned,
         prep_done=facts.prep_done,
-        prep_required=settings.PREP_SESSIONS_REQUIRED,
+        prep_required=settings_reader.current().prep_sessions_required,
         today=on,
     )
     if facts.doses_planned and prescription is not None:
@@ -139,7 +139,7 @@ def _check_dose_slot(
             if blocker:
                 problems.append(blocker)
                 break
-    if facts.prep_done < settings.PREP_SESSIONS_REQUIRED:
+    if facts.prep_done < settings_reader.current().prep_sessions_required:
         unmarked = Session.objects.filter(
             course=course,
             kind=SessionKind.PREPARATION,

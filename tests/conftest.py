@@ -98,3 +98,16 @@ def as_user(client):
         return sign_in(client, user, verified=verified)
 
     return _as
+
+
+@pytest.fixture(autouse=True)
+def _clinic_settings_cache():
+    """Each test starts with no saved clinic settings (the row is rolled back with the test), so
+    the reader's cache starts as "no overrides": the server values, read at each call, apply (a
+    test's ``settings`` fixture works) and the reader costs no query, so query counts measure the
+    page alone. clinic_settings_update clears it; tests/clinic covers the uncached read."""
+    from clinic import settings_reader
+
+    settings_reader.prime({})
+    yield
+    settings_reader.clear()

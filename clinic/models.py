@@ -1,0 +1,122 @@
+"""The clinic's own settings (DOMAIN.md: every number is a default the admin may change within its
+allowed range). One row; a NULL field means "use the server configuration" (the environment)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+# field name -> (low, high, DOMAIN.md rule). The same ranges kap_clinic/settings.py enforces on
+# the environment values, so an override can never be something the server would refuse.
+RANGES: dict[str, tuple[int, int, str]] = {
+    "prep_sessions_required": (1, 6, "R2"),
+    "session_minutes": (15, 180, "default session length"),
+    "dosing_session_minutes": (120, 300, "R9"),
+    "bp_defer_systolic": (130, 160, "R12"),
+    "bp_defer_diastolic": (80, 100, "R12"),
+    "bp_hard_stop_systolic": (161, 220, "R13"),
+    "bp_hard_stop_diastolic": (91, 130, "R13"),
+    "bp_recheck_wait_minutes": (5, 15, "R12"),
+    "bp_rechecks": (1, 3, "R12"),
+    "post_dose_vitals_minutes": (30, 60, "R14"),
+    "min_observation_minutes": (60, 240, "R15"),
+    "dose_hold_minutes": (5, 20, "R10"),
+    "reminder_send_hour": (0, 23, "R8"),
+    "quiet_hours_start": (0, 23, "R8"),
+    "quiet_hours_end": (0, 23, "R8"),
+    "idle_timeout_minutes": (5, 60, "R22"),
+}
+REMINDER_DAYS_PATTERN = r"^[1-7](,[1-7])*$"
+
+
+def _range_check(name: str, low: int, high: int) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__gte": low, f"{name}__lte": high}),
+        name=f"clinicsettings_{name}_range",
+    )
+
+
+class ClinicSettings(models.Model):
+    prep_sessions_required = models.PositiveSmallIntegerField(
+        "Preparation sessions before the first dose", null=True, blank=True
+    )
+    session_minutes = models.PositiveSmallIntegerField(
+        "Default session length (minutes)", null=True, blank=True
+    )
+    dosing_session_minutes = models.PositiveSmallIntegerField(
+        "Dosing session length (minutes)", null=True, blank=True
+    )
+    bp_defer_systolic = models.PositiveSmallIntegerField(
+        "Defer at systolic (mmHg) or above", null=True, blank=True
+    )
+    bp_defer_diastolic = models.PositiveSmallIntegerField(
+        "Defer at diastolic (mmHg) or above", null=True, blank=True
+    )
+    bp_hard_stop_systolic = models.PositiveSmallIntegerField(
+        "Hard stop at systolic (mmHg) or above", null=True, blank=True
+    )
+    bp_hard_stop_diastolic = models.PositiveSmallIntegerField(
+        "Hard stop at diastolic (mmHg) or above", null=True, blank=True
+    )
+    bp_recheck_wait_minutes = models.PositiveSmallIntegerField(
+        "Rest before a recheck (minutes)", null=True, blank=True
+    )
+    bp_rechecks = models.PositiveSmallIntegerField("Rechecks allowed", null=True, blank=True)
+    post_dose_vitals_minutes = models.PositiveSmallIntegerField(
+        "Post-dose vitals after (minutes)", null=True, blank=True
+    )
+    min_observation_minutes = models.PositiveSmallIntegerField(
+        "Minimum observation after the dose (minutes)", null=True, blank=True
+    )
+    dose_hold_minutes = models.PositiveSmallIntegerField(
+        "Default hold time (minutes)", null=True, blank=True
+    )
+    # NULL, not "", means "use the server configuration", like every other field here.
+    reminder_days = models.CharField(  # noqa: DJ001
+        "Reminder days after the dose", max_length=20, null=True, blank=True
+    )
+    reminder_send_hour = models.PositiveSmallIntegerField(
+        "Reminder send hour", null=True, blank=True
+    )
+    quiet_hours_start = models.PositiveSmallIntegerField("Quiet hours start", null=True, blank=True)
+    quiet_hours_end = models.PositiveSmallIntegerField("Quiet hours end", null=True, blank=True)
+    reminder_signature = models.CharField(  # noqa: DJ001
+        "Reminder e-mail signature", max_length=200, null=True, blank=True
+    )
+    idle_timeout_minutes = models.PositiveSmallIntegerField(
+        "Automatic sign-out after idle (minutes)", null=True, blank=True
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "clinic settings"
+        verbose_name_plural = "clinic settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="clinicsettings_singleton"),
+            *(_range_check(name, low, high) for name, (low, high, _rule) in RANGES.items()),
+            # R13 above R12 (the ranges already make this so; said explicitly for the database).
+            models.CheckConstraint(
+                condition=Q(bp_hard_stop_systolic__isnull=True)
+                | Q(bp_defer_systolic__isnull=True)
+                | Q(bp_hard_stop_systolic__gt=models.F("bp_defer_systolic")),
+                name="clinicsettings_hard_stop_systolic_above_defer",
+            ),
+            models.CheckConstraint(
+                condition=Q(bp_hard_stop_diastolic__isnull=True)
+                | Q(bp_defer_diastolic__isnull=True)
+                | Q(bp_hard_stop_diastolic__gt=models.F("bp_defer_diastolic")),
+                name="clinicsettings_hard_stop_diastolic_above_defer",
+            ),
+            models.CheckConstraint(
+                condition=Q(reminder_days__isnull=True)
+                | Q(reminder_days__regex=REMINDER_DAYS_PATTERN),
+                name="clinicsettings_reminder_days_list",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Clinic settings"

@@ -1,0 +1,113 @@
+"""The one reader of the clinic's settings: the admin's saved value where there is one, else the
+server configuration (kap_clinic/settings.py, from the environment).
+
+Only the row's non-empty overrides are cached; the fallback is read from django.conf.settings on
+every call, so a change of configuration (or a test's ``settings`` fixture) applies at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+CACHE_KEY = "clinic-settings:v1"
+CACHE_SECONDS = 60
+
+# model field -> the server setting it overrides
+SETTING_NAMES: dict[str, str] = {
+    "prep_sessions_required": "PREP_SESSIONS_REQUIRED",
+    "session_minutes": "SESSION_MINUTES",
+    "dosing_session_minutes": "DOSING_SESSION_MINUTES",
+    "bp_defer_systolic": "BP_DEFER_SYSTOLIC",
+    "bp_defer_diastolic": "BP_DEFER_DIASTOLIC",
+    "bp_hard_stop_systolic": "BP_HARD_STOP_SYSTOLIC",
+    "bp_hard_stop_diastolic": "BP_HARD_STOP_DIASTOLIC",
+    "bp_recheck_wait_minutes": "BP_RECHECK_WAIT_MINUTES",
+    "bp_rechecks": "BP_RECHECKS",
+    "post_dose_vitals_minutes": "POST_DOSE_VITALS_MINUTES",
+    "min_observation_minutes": "MIN_OBSERVATION_MINUTES",
+    "dose_hold_minutes": "DOSE_HOLD_MINUTES",
+    "reminder_days": "REMINDER_DAYS",
+    "reminder_send_hour": "REMINDER_SEND_HOUR",
+    "quiet_hours_start": "QUIET_HOURS_START",
+    "quiet_hours_end": "QUIET_HOURS_END",
+    "reminder_signature": "REMINDER_SIGNATURE",
+    "idle_timeout_minutes": "IDLE_TIMEOUT_SECONDS",
+}
+
+
+@dataclass(frozen=True)
+class Effective:
+    prep_sessions_required: int
+    session_minutes: int
+    dosing_session_minutes: int
+    bp_defer_systolic: int
+    bp_defer_diastolic: int
+    bp_hard_stop_systolic: int
+    bp_hard_stop_diastolic: int
+    bp_recheck_wait_minutes: int
+    bp_rechecks: int
+    post_dose_vitals_minutes: int
+    min_observation_minutes: int
+    dose_hold_minutes: int
+    reminder_days: tuple[int, ...]
+    reminder_send_hour: int
+    quiet_hours_start: int
+    quiet_hours_end: int
+    reminder_signature: str
+    idle_timeout_seconds: int
+    overridden: frozenset[str]
+
+
+def parse_days(text: str) -> tuple[int, ...]:
+    return tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+
+
+def _server_value(field: str):
+    value = getattr(settings, SETTING_NAMES[field])
+    if field == "reminder_days":
+        return tuple(sorted(set(value)))
+    return value
+
+
+def overrides() -> dict:
+    """The saved, non-empty values (cached; cleared by clinic_settings_update)."""
+    cached = cache.get(CACHE_KEY)
+    if cached is None:
+        from clinic.models import ClinicSettings
+
+        row = ClinicSettings.objects.filter(pk=1).values(*SETTING_NAMES).first() or {}
+        cached = {name: value for name, value in row.items() if value not in (None, "")}
+        cache.set(CACHE_KEY, cached, CACHE_SECONDS)
+    return cached
+
+
+def clear() -> None:
+    cache.delete(CACHE_KEY)
+
+
+def prime(saved: dict) -> None:
+    """Set the cached overrides (tests: a fresh database has none)."""
+    cache.set(CACHE_KEY, saved, CACHE_SECONDS)
+
+
+def current() -> Effective:
+    saved = overrides()
+    values = {}
+    for field in SETTING_NAMES:
+        if field in saved:
+            value = saved[field]
+            if field == "reminder_days":
+                value = parse_days(value)
+            elif field == "idle_timeout_minutes":
+                value *= 60
+        else:
+            value = _server_value(field)
+        values["idle_timeout_seconds" if field == "idle_timeout_minutes" else field] = value
+    return Effective(**values, overridden=frozenset(saved))
+
+
+def server_values() -> dict:
+    """What applies when nothing is saved, for the settings page."""
+    return {field: _server_value(field) for field in SETTING_NAMES}
