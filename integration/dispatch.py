@@ -107,7 +107,17 @@ def _finish(reminder_id: int, token: str, **fields) -> bool:
     )
 
 
-def _why_not(reminder: IntegrationReminder, now: datetime) -> str:
+def _integrations(reminder: IntegrationReminder) -> list[Session]:
+    """The integration sessions that follow this reminder's dose: read once per reminder, for
+    both the decision and the message."""
+    return list(
+        Session.objects.filter(
+            follows_dose_id=reminder.dose.session_id, kind=SessionKind.INTEGRATION
+        ).order_by("starts_at", "id")
+    )
+
+
+def _why_not(reminder: IntegrationReminder, now: datetime, integrations: list[Session]) -> str:
     """A reason not to send this reminder at all, or ""."""
     course = reminder.course
     if course.phase == Phase.DISCONTINUED:
@@ -116,13 +126,11 @@ def _why_not(reminder: IntegrationReminder, now: datetime) -> str:
         return "The client's record is archived."
     if now - reminder.due_at > timedelta(hours=settings.REMINDER_STALE_HOURS):
         return "Not sent in time (the sending was delayed): it would arrive on the wrong day."
-    integrations = Session.objects.filter(
-        follows_dose_id=reminder.dose.session_id, kind=SessionKind.INTEGRATION
-    )
+    statuses = {session.status for session in integrations}
     if reminder.kind == ReminderKind.CLIENT:
-        if integrations.filter(status=SessionStatus.COMPLETED).exists():
+        if SessionStatus.COMPLETED in statuses:
             return "The integration session took place."
-    elif integrations.exclude(status=SessionStatus.CANCELLED).exists():
+    elif statuses - {SessionStatus.CANCELLED}:
         return "An integration session was booked in time."
     return ""
 
@@ -203,12 +211,13 @@ def deliver(reminder_id: int, token: str, *, now: datetime, base_url: str = "", 
     reminder = IntegrationReminder.objects.select_related(
         "client", "course", "course__therapist", "dose"
     ).get(pk=reminder_id)
-    reason = _why_not(reminder, now)
+    integrations = _integrations(reminder)
+    reason = _why_not(reminder, now, integrations)
     if reason:
         _finish(reminder_id, token, status=ReminderStatus.CANCELLED, cancelled_reason=reason)
         return "cancelled"
     if reminder.kind == ReminderKind.CLIENT:
-        message = messages.client_message(reminder, now=now)
+        message = messages.client_message(reminder, now=now, integrations=integrations)
     else:
         # R8: the in-app alert exists from now on, whatever happens to its e-mail.
         IntegrationReminder.objects.filter(pk=reminder_id, claim_token=token).update(

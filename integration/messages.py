@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 
 from clinic import settings_reader
 from integration.models import IntegrationReminder
-from sessions.models import Session, SessionKind, SessionStatus
+from sessions.models import Session, SessionStatus
 
 
 @dataclass(frozen=True)
@@ -35,19 +35,12 @@ class Message:
         return email
 
 
-def booked_integration(reminder: IntegrationReminder, *, now: datetime) -> Session | None:
-    """The integration session booked after this dose and still to come, if any."""
-    return (
-        Session.objects.filter(
-            follows_dose_id=reminder.dose.session_id,
-            kind=SessionKind.INTEGRATION,
-            status=SessionStatus.SCHEDULED,
-            starts_at__gte=now,
-        )
-        .select_related("therapist")
-        .order_by("starts_at")
-        .first()
-    )
+def booked_integration(integrations: list[Session], *, now: datetime) -> Session | None:
+    """The next integration session still to come among those following the dose, if any."""
+    upcoming = [
+        s for s in integrations if s.status == SessionStatus.SCHEDULED and s.starts_at >= now
+    ]
+    return min(upcoming, key=lambda s: s.starts_at, default=None)
 
 
 def _render(name: str, context: dict) -> tuple[str, str, str]:
@@ -57,9 +50,11 @@ def _render(name: str, context: dict) -> tuple[str, str, str]:
     return subject, text, html
 
 
-def client_message(reminder: IntegrationReminder, *, now: datetime) -> Message:
+def client_message(
+    reminder: IntegrationReminder, *, now: datetime, integrations: list[Session]
+) -> Message:
     client = reminder.client
-    booked = booked_integration(reminder, now=now)
+    booked = booked_integration(integrations, now=now)
     context = {
         "first_name": client.preferred_name or client.first_name,
         "clinic": settings.CLINIC_NAME,

@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from patients.models import TreatmentCourse
+from sessions.dosing_selectors import dose_for
 from sessions.models import DoseAdministration, Session, SessionKind, SessionStatus
 
 
@@ -56,9 +57,12 @@ def dose_facts(
         else 0
     )
     others = [s for s in booked_dosing_sessions(course=course) if s.pk != exclude_id]
-    planned = sum(1 for s in others if not has_dose(s))
-    dates = [(clinic_date(s.dose.given_at if has_dose(s) else s.starts_at), s.pk) for s in others]
-    given = [s.dose for s in others if has_dose(s) and s.dose.given_at < before]
+    doses = {s.pk: dose_for(s) for s in others}
+    planned = sum(1 for s in others if doses[s.pk] is None)
+    dates = [
+        (clinic_date(doses[s.pk].given_at if doses[s.pk] else s.starts_at), s.pk) for s in others
+    ]
+    given = [d for d in doses.values() if d is not None and d.given_at < before]
     last = max(given, key=lambda d: d.given_at) if given else None
     integration_done = False
     if last is not None:
@@ -76,10 +80,3 @@ def dose_facts(
         last_dose=last,
         integration_after_last_dose=integration_done,
     )
-
-
-def has_dose(session: Session) -> bool:
-    try:
-        return session.dose is not None
-    except DoseAdministration.DoesNotExist:
-        return False
