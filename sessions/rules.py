@@ -142,9 +142,8 @@ def bp_gate(
         )
     latest = pre[-1]
     highs = [r for r in pre if r.result == "high"]
-    rechecks_left = (
-        max(thresholds.rechecks - max(len(highs) - 1, 0), 0) if highs else (thresholds.rechecks)
-    )
+    # The first high reading is not a recheck; each later one is.
+    rechecks_left = max(thresholds.rechecks - max(len(highs) - 1, 0), 0)
     if latest.result == "in_range":
         if now - latest.taken_at <= READING_FRESH:
             return BpGate(
@@ -252,8 +251,7 @@ def discharge_blockers(
     thresholds: Thresholds,
 ) -> list[str]:
     """R15: not before a chaperone is recorded, and not before the minimum observation time after
-    the dose. A deferred session (no dose) needs no observation, but still a chaperone? No: without
-    a dose the client may leave on their own."""
+    the dose. A deferred session (no dose given) needs neither: the client was not dosed."""
     problems = []
     if given_at is not None:
         if not chaperone_name.strip() or pickup_at is None:
