@@ -221,7 +221,10 @@ def test_signed_out_meanwhile_the_autosave_sends_to_sign_in_and_back(phone_page:
     page.get_by_role("button", name="Start").click()
     expect_step(page, 1, "About you")
     page.get_by_label("Pronouns").fill("they/them")
-    expect(page.get_by_role("status").filter(has_text="Draft saved at")).to_be_visible()
+    # The autosave waits for a pause in typing, then saves: give a loaded CI machine time.
+    expect(page.get_by_role("status").filter(has_text="Draft saved at")).to_be_visible(
+        timeout=20_000
+    )
     # Signed out elsewhere (another tab, the session's hard limit), then typing goes on.
     page.context.clear_cookies(name="sessionid")
     page.get_by_label("Preferred name").fill("Sky")
