@@ -35,6 +35,9 @@ def rows_of(response) -> list[list[str]]:
 
 @pytest.fixture
 def two_caseloads(client_record, other_client_record):
+    # Fixed names: random ones could share Maya Patel's initials and merge rows in the CSV.
+    other_client_record.first_name, other_client_record.last_name = "Leo", "Brooks"
+    other_client_record.save()
     course_for(client_record)
     course_for(other_client_record)
     return client_record, other_client_record
