@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 
 import qrcode
 import qrcode.image.svg
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -183,129 +182,3 @@ def two_factor_reset(*, by: User, user: User) -> None:
 
 class StaffError(Exception):
     pass
-
-
-# --- Caseload reassignment (admins): a departing therapist's clients move in one action.
-
-
-class CaseloadError(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class CaseloadReassignment:
-    clients: int
-    courses: int
-    sessions_moved: list
-    sessions_clashing: list
-
-
-def caseload_reassign(
-    *, from_therapist: User, to_therapist: User, by: User, reason: str
-) -> CaseloadReassignment:
-    """Move every non-archived client (primary therapist) and every running course of
-    ``from_therapist`` to ``to_therapist`` in one transaction: all of it or nothing.
-
-    Future scheduled sessions of those clients move too when the receiving therapist is free at
-    that time; the ones that would clash stay with the old therapist and are returned, for the
-    admin to rebook (a therapist never has two sessions at once). Each row is saved one by one so
-    the change trail records every move (R22), with the reason; nothing is deleted (R24).
-    """
-    from auditlog.models import LogEntry
-    from django.contrib.contenttypes.models import ContentType
-    from django.db.models.signals import pre_save
-
-    from accounts import selectors
-    from sessions.models import Session
-
-    if not by.is_admin:
-        raise PermissionError("Only admins reassign a caseload.")
-    reason = (reason or "").strip()
-    if not reason:
-        raise CaseloadError("Give a reason for the reassignment.")
-    if to_therapist.pk == from_therapist.pk:
-        raise CaseloadError("Choose a different therapist: this is the same person.")
-    if to_therapist.role != Role.THERAPIST:
-        raise CaseloadError(f"{to_therapist.get_full_name()} is not a therapist.")
-    if not to_therapist.is_active:
-        raise CaseloadError(
-            f"{to_therapist.get_full_name()}'s account is deactivated. Choose an active therapist."
-        )
-
-    note = f"Caseload reassigned: {reason}"[:500]
-    tagged: set[tuple[int, str]] = set()
-
-    def tag(sender, instance, **kwargs):
-        # The reason goes on the change-trail rows this reassignment writes (those rows are
-        # append-only, so it is added before they are saved, and only to our own rows).
-        if (instance.content_type_id, str(instance.object_pk)) in tagged:
-            instance.additional_data = {**(instance.additional_data or {}), "reason": note}
-
-    def mark(row) -> None:
-        tagged.add((ContentType.objects.get_for_model(row).pk, str(row.pk)))
-
-    uid = f"caseload_reassign:{id(tagged)}"
-    pre_save.connect(tag, sender=LogEntry, dispatch_uid=uid, weak=False)
-    try:
-        with transaction.atomic():
-            # Lock the rows being moved so a record changed meanwhile is not overwritten.
-            clients = list(
-                selectors.caseload_clients(therapist=from_therapist)
-                .select_for_update()
-                .order_by("pk")
-            )
-            courses = list(
-                selectors.caseload_courses(therapist=from_therapist)
-                .select_for_update()
-                .order_by("pk")
-            )
-            sessions = list(
-                selectors.caseload_future_sessions(therapist=from_therapist, clients=clients)
-                .select_for_update()
-                .order_by("starts_at", "pk")
-            )
-            if not clients and not courses:
-                # Also what a resent form (a page reload after a reassignment) meets.
-                raise CaseloadError(
-                    f"{from_therapist.get_full_name()} has no active clients or running "
-                    "treatment courses to reassign."
-                )
-            for client in clients:
-                mark(client)
-                client.primary_therapist = to_therapist
-                client.save(update_fields=["primary_therapist", "updated_at"])
-            for course in courses:
-                mark(course)
-                course.therapist = to_therapist
-                course.save(update_fields=["therapist"])
-            moved, clashing = [], []
-            for session in sessions:
-                busy = (
-                    Session.objects.booked()
-                    .filter(therapist=to_therapist)
-                    .overlapping(session.starts_at, session.ends_at)
-                    .exists()
-                )
-                if busy:
-                    clashing.append(session)
-                    continue
-                mark(session)
-                session.therapist = to_therapist
-                try:
-                    # A session booked for the new therapist since the check above: the
-                    # database's no-double-booking constraint refuses; this one stays.
-                    with transaction.atomic():
-                        session.save(update_fields=["therapist", "updated_at"])
-                except IntegrityError:
-                    session.therapist = from_therapist
-                    clashing.append(session)
-                    continue
-                moved.append(session)
-    finally:
-        pre_save.disconnect(sender=LogEntry, dispatch_uid=uid)
-    return CaseloadReassignment(
-        clients=len(clients),
-        courses=len(courses),
-        sessions_moved=moved,
-        sessions_clashing=clashing,
-    )

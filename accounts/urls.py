@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts import staff_views, views
+from accounts import views
 
 app_name = "accounts"
 
@@ -22,17 +22,4 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path("password/reset/done/", views.password_reset_complete, name="password_reset_complete"),
-    path("staff/", staff_views.staff_list, name="staff_list"),
-    path("staff/add/", staff_views.staff_add, name="staff_add"),
-    path("staff/<int:user_id>/", staff_views.staff_edit, name="staff_edit"),
-    path(
-        "staff/<int:user_id>/reassign-caseload/",
-        staff_views.staff_caseload_reassign,
-        name="staff_caseload_reassign",
-    ),
-    path(
-        "staff/<int:user_id>/reset-two-factor/",
-        staff_views.staff_two_factor_reset,
-        name="staff_two_factor_reset",
-    ),
 ]

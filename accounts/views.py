@@ -58,14 +58,6 @@ def lockout(request: HttpRequest, original_response=None, credentials=None) -> H
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    """Everyone signs in on the same page and lands on their own home."""
-    if request.user.is_client:
-        return redirect("portal:home")
-    return redirect("patients:client_list")
-
-
-@login_required
 @require_http_methods(["GET", "POST"])
 def two_factor_setup(request: HttpRequest) -> HttpResponse:
     user = request.user

@@ -12,7 +12,7 @@ from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Out
 from django.utils import timezone
 
 from integration.models import IntegrationReminder, ReminderKind, ReminderStatus
-from kap_clinic.access import visible_clients
+from patients.access import visible_clients
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser

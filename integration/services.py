@@ -14,7 +14,7 @@ from django.utils import timezone
 from clinic import settings_reader
 from integration import rules
 from integration.models import IntegrationReminder, ReminderKind, ReminderStatus
-from kap_clinic.access import can_change_client
+from patients.access import can_change_client
 
 if TYPE_CHECKING:
     from accounts.models import User

@@ -13,9 +13,9 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from accounts.access import staff_required
 from integration import selectors, services
 from integration.models import ReminderStatus
-from kap_clinic.access import staff_required
 
 PAGE_SIZE = 25
 

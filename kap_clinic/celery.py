@@ -10,7 +10,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kap_clinic.settings")
 
 app = Celery("kap_clinic")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Each app's tasks.py, and the task modules of resource packages inside an app.
 app.autodiscover_tasks()
+app.autodiscover_tasks(["patients.questionnaires"])
 
 app.conf.beat_schedule = {
     # R22: expired sessions (idle logoff, closed browsers) are removed from the database nightly.

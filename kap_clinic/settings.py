@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "integration",
     "reports",
     "clinic",
+    "staff",
+    "demo",
     "kap_clinic",
 ]
 

@@ -1,20 +1,20 @@
 from django.urls import include, path
 
-from accounts import views as account_views
 from kap_clinic import views
-from patients import portal_views
+from patients.portal import views as portal_views
 
 urlpatterns = [
-    path("", account_views.home, name="home"),
+    path("", views.home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("accounts/staff/", include("staff.team.urls")),
     path("clients/", include("patients.urls")),
-    path("portal/", include("patients.portal_urls")),
+    path("portal/", include("patients.portal.urls")),
     path("welcome/<str:token>/", portal_views.invitation_accept, name="invitation_accept"),
-    path("prescribers/", include("patients.prescriber_urls")),
-    path("calendar/", include("sessions.calendar_urls")),
+    path("prescribers/", include("patients.prescribers.urls")),
+    path("calendar/", include("sessions.calendar.urls")),
     path("reminders/", include("integration.urls")),
-    path("audit/", include("audit.urls")),
-    path("clinic/settings/", include("clinic.urls")),
+    path("audit/", include("staff.audit.urls")),
+    path("clinic/settings/", include("staff.clinic.urls")),
     path("dashboard/", include("reports.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]

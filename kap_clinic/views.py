@@ -1,15 +1,25 @@
-"""Project-level views: health check and error pages."""
+"""Project-level views: where each role lands after signing in, and the health check."""
 
 from __future__ import annotations
 
 import logging
 
+from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 logger = logging.getLogger(__name__)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Everyone signs in on the same page and lands on their own home."""
+    if request.user.is_client:
+        return redirect("portal:home")
+    return redirect("patients:client_list")
 
 
 def _database_ok() -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from patients.questionnaire_selectors import open_alert_count
+from patients.questionnaires.selectors import open_alert_count
 
 
 def alerts(request) -> dict:

@@ -1,13 +1,13 @@
 from django.urls import include, path
 
-from patients import share_views, views
+from patients.clients import share_views, views
 
 app_name = "patients"
 
 urlpatterns = [
     path("", views.client_list, name="client_list"),
     path("new/", views.client_create, name="client_create"),
-    path("alerts/", include("patients.alert_urls")),
+    path("alerts/", include("patients.questionnaires.alert_urls")),
     path("<int:client_id>/", views.client_detail, name="client_detail"),
     path("<int:client_id>/edit/", views.client_edit, name="client_edit"),
     path("<int:client_id>/archive/", views.client_archive, name="client_archive"),
@@ -24,9 +24,9 @@ urlpatterns = [
         share_views.share_revoke,
         name="share_revoke",
     ),
-    path("<int:client_id>/intake/", include("patients.intake_urls")),
-    path("<int:client_id>/questionnaires/", include("patients.questionnaire_urls")),
-    path("<int:client_id>/referrals/", include("patients.referral_urls")),
-    path("<int:client_id>/courses/", include("patients.course_urls")),
+    path("<int:client_id>/intake/", include("patients.intake.urls")),
+    path("<int:client_id>/questionnaires/", include("patients.questionnaires.urls")),
+    path("<int:client_id>/referrals/", include("patients.referrals.urls")),
+    path("<int:client_id>/courses/", include("patients.courses.urls")),
     path("<int:client_id>/sessions/", include("sessions.urls")),
 ]

@@ -26,8 +26,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integration.models import IntegrationReminder, ReminderStatus
-from kap_clinic.access import visible_clients
-from patients.course_rules import WORKING_PHASES
+from patients.access import visible_clients
+from patients.courses.rules import WORKING_PHASES
 from patients.models import (
     Alert,
     Phase,

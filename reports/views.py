@@ -11,10 +11,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts.access import staff_required
 from audit.models import AccessEvent
 from audit.services import client_ip
 from clinic import settings_reader
-from kap_clinic.access import staff_required
 from reports import selectors
 from reports.forms import FilterForm, PeriodForm
 from reports.sparkline import sparkline_points

@@ -6,7 +6,7 @@ from django.urls import include, path
 app_name = "sessions"
 
 urlpatterns = [
-    path("", include("sessions.schedule_urls")),
-    path("<int:session_id>/note/", include("sessions.note_urls")),
-    path("<int:session_id>/dosing/", include("sessions.dosing_urls")),
+    path("", include("sessions.scheduling.urls")),
+    path("<int:session_id>/note/", include("sessions.notes.urls")),
+    path("<int:session_id>/dosing/", include("sessions.dosing.urls")),
 ]

@@ -9,8 +9,8 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
-from patients import intake_services
-from patients.intake_schema import STEPS
+from patients.intake import services as intake_services
+from patients.intake.schema import STEPS
 from patients.models import Client, ConsentDocument, Intake
 
 

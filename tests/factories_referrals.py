@@ -67,7 +67,7 @@ def approved_referral_with_prescription(
 ) -> tuple[Referral, Prescription]:
     """Draft → sent → approved with a prescription, through the services (R3). ``by`` defaults to
     the client's primary therapist."""
-    from patients import referral_services
+    from patients.referrals import services as referral_services
 
     if client is None:
         client = ClientFactory(primary_therapist=by or TherapistFactory())

@@ -72,9 +72,9 @@ def dosing_ready_session(
     to preparation, ``prep_sessions`` completed preparation sessions (R2), then the dosing session
     booked through ``session_schedule`` (R9: 180 minutes) at ``starts_at`` (default: now, so the
     chart can be started today). Call it inside ``time_machine.travel`` to pin "today"."""
-    from patients.course_services import course_advance, course_open
+    from patients.courses.services import course_advance, course_open
     from sessions.models import SessionStatus
-    from sessions.services import session_schedule
+    from sessions.scheduling.services import session_schedule
     from tests.factories import ClientUserFactory, TherapistFactory
     from tests.factories_intake import submitted_intake
     from tests.factories_referrals import approved_referral_with_prescription
@@ -125,7 +125,7 @@ def course_ready_for_dosing(
     referral with a prescription (``prescription_fields`` override it), moved to preparation, and
     ``prep_done`` completed preparation sessions in the past (R2). Returns (course, prescription).
     The client needs a portal login (the intake is theirs)."""
-    from patients import course_services
+    from patients.courses import services as course_services
     from tests.factories_intake import submitted_intake
     from tests.factories_referrals import approved_referral_with_prescription
 
@@ -155,7 +155,7 @@ def dose_given(session: Session, *, given_at=None, prescription=None):
     from sessions.models import BloodPressureReading, DoseAdministration
 
     if prescription is None:
-        from patients.course_selectors import current_prescription
+        from patients.courses.selectors import current_prescription
 
         prescription = current_prescription(client=session.client)
     given_at = given_at or session.starts_at + timedelta(minutes=30)

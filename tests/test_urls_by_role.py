@@ -105,7 +105,7 @@ STAFF_URLS = [
     if n not in PUBLIC | EVERYONE | STAFF_ACCOUNT and not n.startswith("portal:")
 ]
 PORTAL_URLS = [n for n in all_url_names() if n.startswith("portal:")]
-ADMIN_ONLY = [n for n in all_url_names() if n.startswith(("accounts:staff", "audit:", "clinic:"))]
+ADMIN_ONLY = [n for n in all_url_names() if n.startswith(("staff:", "audit:", "clinic:"))]
 
 
 def test_the_conf_has_the_pages_we_expect():

@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-import patients.validators
+import patients.clients.validators
 
 
 class Migration(migrations.Migration):
@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                 blank=True,
                 help_text="Leave blank when the client lives in the clinic's time zone.",
                 max_length=64,
-                validators=[patients.validators.validate_time_zone],
+                validators=[patients.clients.validators.validate_time_zone],
                 verbose_name="time zone",
             ),
         ),

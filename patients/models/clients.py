@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 
-from patients.validators import validate_time_zone
+from patients.clients.validators import validate_time_zone
 
 
 class ClientQuerySet(models.QuerySet["Client"]):

@@ -1,6 +1,6 @@
 from django import template
 
-from patients.validators import format_phone
+from patients.clients.validators import format_phone
 
 register = template.Library()
 

@@ -2,7 +2,7 @@
 
 from django import template
 
-from patients.intake_schema import step_title
+from patients.intake.schema import step_title
 
 register = template.Library()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from patients import scoring
+from patients.questionnaires import scoring
 
 register = template.Library()
 

@@ -13,7 +13,7 @@ class ProgressNote(models.Model):
     session = models.OneToOneField(
         "clinic_sessions.Session", on_delete=models.PROTECT, related_name="progress_note"
     )
-    # The template's fields by name (sessions.note_templates): {"history": "...", ...}.
+    # The template's fields by name (sessions.notes.schema): {"history": "...", ...}.
     content = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -64,7 +64,7 @@ class NoteAddendum(models.Model):
 
 
 class PsychotherapyNote(models.Model):
-    """R23. Read only through ``sessions.note_selectors.psychotherapy_note_for`` (author only).
+    """R23. Read only through ``sessions.notes.selectors.psychotherapy_note_for`` (author only).
     The audit trail records that it changed, never its text."""
 
     session = models.ForeignKey(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import template
 
-from sessions.schedule_selectors import next_session
+from sessions.scheduling.selectors import next_session
 
 register = template.Library()
 

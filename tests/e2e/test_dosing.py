@@ -204,7 +204,7 @@ def test_therapist_runs_a_dosing_session(
 def test_a_hard_stop_defers_the_dose_and_asks_to_inform_the_prescriber(
     page: Page, verified_staff, screenshot
 ):
-    from sessions import dosing_services
+    from sessions.dosing import services as dosing_services
 
     therapist = factories.TherapistFactory(first_name="Sam", last_name="Rivera")
     record = factories.ClientFactory(

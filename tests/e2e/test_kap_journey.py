@@ -19,7 +19,7 @@ import time_machine
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from patients.course_services import course_advance, course_open
+from patients.courses.services import course_advance, course_open
 from patients.models import Phase
 from sessions.models import DosingChart, Session, SessionKind, SessionStatus
 from tests import factories

@@ -13,8 +13,8 @@ from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from patients import scoring
 from patients.models import Alert, QuestionnaireResponse
+from patients.questionnaires import scoring
 from tests import factories
 from tests.e2e.conftest import sign_in_staff, submit_password
 from tests.patients.questionnaire_helpers import GAD7_MILD, eager_celery, request_for, submit

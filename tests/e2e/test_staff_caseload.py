@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from patients.course_services import course_open
+from patients.courses.services import course_open
 from patients.models import Client, ClientShare
 from sessions.models import Session
 from tests import factories

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from integration.models import IntegrationReminder, ReminderKind
 from patients.models import Client
 from sessions.models import DoseAdministration, Session, SessionKind
-from sessions.services import session_schedule
+from sessions.scheduling.services import session_schedule
 from tests.factories_sessions import dosing_ready_session
 from tests.sessions.dosing_helpers import give_dose
 

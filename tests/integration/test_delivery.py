@@ -23,7 +23,7 @@ from integration.models import IntegrationReminder, ReminderKind, ReminderStatus
 from integration.tasks import dispatch_due_reminders
 from kap_clinic.celery import app
 from sessions.models import SessionKind, SessionStatus
-from sessions.services import session_mark, session_schedule
+from sessions.scheduling.services import session_mark, session_schedule
 from tests.factories import ClientFactory, ClientUserFactory, TherapistFactory
 from tests.factories_sessions import dosing_ready_session
 from tests.integration.delivery_helpers import (

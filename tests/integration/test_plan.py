@@ -12,13 +12,13 @@ from django.db import transaction
 
 from integration.dispatch import dispatch_due
 from integration.models import IntegrationReminder, ReminderStatus
-from patients.course_services import course_advance
+from patients.clients.services import client_archive
+from patients.courses.services import course_advance
 from patients.models import Phase
-from patients.services import client_archive
 from sessions import signals
-from sessions.dosing_services import DosingError, dose_record
+from sessions.dosing.services import DosingError, dose_record
 from sessions.models import DoseAdministration, Session, SessionStatus
-from sessions.services import session_mark
+from sessions.scheduling.services import session_mark
 from tests.factories_sessions import dosing_ready_session
 from tests.integration.reminder_helpers import (
     CLINIC_TZ,
@@ -79,7 +79,7 @@ def test_the_plan_is_written_in_the_doses_transaction(client_record):
     given = DOSE_DAY + timedelta(minutes=20)
     with time_machine.travel(given, tick=False):
         prepare(other, now=given - timedelta(minutes=15))
-        from sessions.dosing_services import bp_record
+        from sessions.dosing.services import bp_record
 
         bp_record(
             session=other,
@@ -276,7 +276,7 @@ def test_an_integration_session_booked_before_the_dosing_day_counts_as_booked(
     """R7, R8: clinics book the integration session ahead; it follows the planned dosing
     session, so after the dose the reminders name it and the therapist is not alerted."""
     from sessions.models import SessionKind
-    from sessions.services import session_schedule
+    from sessions.scheduling.services import session_schedule
     from tests.sessions.dosing_helpers import give_dose
 
     with time_machine.travel(DOSE_DAY - timedelta(days=2), tick=False):

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from kap_clinic.access import can_change_client, can_view_client, visible_clients
+from patients.access import can_change_client, can_view_client, visible_clients
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kap_clinic.celery import app
-from patients import questionnaire_services as services
 from patients.models import QuestionnaireRequest
+from patients.questionnaires import services
 
 # A PHQ-9 totalling 12 ("moderate") with item 9 = 1.
 PHQ9_ITEM9 = [2, 2, 1, 1, 1, 2, 1, 1, 1]

@@ -17,9 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from kap_clinic.celery import app
-from patients import questionnaire_services as services
 from patients.models import Alert
-from patients.tasks import send_alert_email
+from patients.questionnaires import services
+from patients.questionnaires.tasks import send_alert_email
 from tests import factories
 from tests.conftest import sign_in
 from tests.patients.questionnaire_helpers import PHQ9_CALM, PHQ9_ITEM9, eager_celery, submit

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from patients import services
+from patients.clients import services
 from patients.models import Client, ClientFlag, Intake
 from patients.models.clients import FlagCode
 from tests import factories
@@ -239,7 +239,7 @@ def test_client_page_query_count_is_constant(client, therapist, client_record, a
 def test_dob_validation_boundary(therapist):
     from django.core.exceptions import ValidationError
 
-    from patients.validators import validate_date_of_birth
+    from patients.clients.validators import validate_date_of_birth
 
     today = timezone.localdate()
     validate_date_of_birth(date(today.year - 18, today.month, 1 if today.day > 1 else today.day))

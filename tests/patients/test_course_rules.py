@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from patients.course_rules import (
+from patients.courses.rules import (
     dosing_blockers,
     next_dose_date,
     prescription_blockers,

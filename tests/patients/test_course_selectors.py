@@ -10,7 +10,7 @@ from django.db import connection
 from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 
-from patients import course_selectors
+from patients.courses import selectors as course_selectors
 from patients.models import Phase, Referral
 from tests import factories
 from tests.factories_referrals import PrescriptionFactory, ReferralFactory
@@ -125,7 +125,7 @@ def test_r5_no_next_dose_date_once_every_authorised_dose_is_used(db):
 
 def test_r5_doses_count_under_their_prescription_only(db):
     """A renewal is a new prescription: its count starts again (the old one keeps its dose)."""
-    from patients import referral_services
+    from patients.referrals import services as referral_services
 
     with time_machine.travel(MORNING, tick=False):
         session = dosing_ready_session()

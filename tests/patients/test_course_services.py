@@ -9,8 +9,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from patients import course_services
-from patients.course_services import CourseError, course_advance, course_open
+from patients.courses import services as course_services
+from patients.courses.services import CourseError, course_advance, course_open
 from patients.models import CourseTransition, Phase, Referral, TreatmentCourse
 from tests import factories
 from tests.factories_intake import submitted_intake
@@ -102,7 +102,7 @@ def test_other_therapist_and_the_client_cannot_open_or_change(client_record, oth
 
 
 def test_archived_client_gets_no_new_course(client_record, therapist):
-    from patients.services import client_archive
+    from patients.clients.services import client_archive
 
     client_archive(by=therapist, client=client_record, reason="Moved away")
     with pytest.raises(CourseError, match="archived"):
@@ -290,7 +290,7 @@ def test_a_long_reason_is_refused(ready_client, therapist):
 
 
 def _actions(course):
-    from patients.course_selectors import course_facts
+    from patients.courses.selectors import course_facts
 
     return {
         a.kind: a

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AccessEvent
-from patients import course_selectors
+from patients.courses import selectors as course_selectors
 from patients.models import (
     CourseTransition,
     Phase,
@@ -298,9 +298,9 @@ def _dosed_course(therapist_user=None):
     """A course with a dose on Mar 12 (post-dose reading, an adverse event), an integration
     session two days later (with the therapist's psychotherapy note), and a second dosing session
     on Mar 26 deferred by a hard-stop reading."""
-    from sessions import dosing_services
+    from sessions.dosing import services as dosing_services
     from sessions.models import PsychotherapyNote
-    from sessions.services import session_mark, session_schedule
+    from sessions.scheduling.services import session_mark, session_schedule
 
     at = MORNING + timedelta(minutes=30)
     with time_machine.travel(MORNING, tick=False) as clock:

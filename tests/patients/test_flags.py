@@ -7,8 +7,8 @@ import copy
 
 import pytest
 
-from patients.flags import flags_for
-from patients.intake_schema import STEPS
+from patients.intake.flags import flags_for
+from patients.intake.schema import STEPS
 from patients.models.clients import FlagCode
 from tests.factories_intake import POST_BY_STEP
 

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from patients import intake_services as services
-from patients.intake_forms import RAW_MAX
+from patients.intake import services
+from patients.intake.forms import RAW_MAX
 from patients.models import ClientFlag, Intake
 from patients.models.clients import FlagCode
 from tests import factories

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.models import AccessEvent
-from patients import intake_services as services
+from patients.intake import services
 from patients.models import Intake
 from tests import factories
 from tests.conftest import sign_in

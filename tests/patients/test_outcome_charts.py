@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from patients import outcome_selectors
+from patients.courses import outcomes as outcome_selectors
 from patients.models import Phase, QuestionnaireResponse, Referral
 from tests import factories
 from tests.factories_referrals import PrescriptionFactory, ReferralFactory

@@ -7,10 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from patients import questionnaire_selectors as selectors
-from patients import questionnaire_services as services
 from patients.models import Alert, QuestionnaireRequest, QuestionnaireResponse
 from patients.models.questionnaires import ImmutableError
+from patients.questionnaires import selectors, services
 from tests import factories
 from tests.patients.questionnaire_helpers import (
     GAD7_MILD,

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.models import AccessEvent
-from patients import referral_selectors
+from patients.referrals import selectors as referral_selectors
 from tests.factories_intake import submitted_intake
 from tests.factories_referrals import PrescriberFactory, ReferralFactory
 from tests.patients.questionnaire_helpers import GAD7_MILD, PHQ9_CALM, PHQ9_ITEM9, submit

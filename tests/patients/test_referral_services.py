@@ -9,8 +9,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from patients import referral_services as svc
 from patients.models import Prescription, Referral, ReferralTransition
+from patients.referrals import services as svc
 from tests import factories
 from tests.factories_referrals import (
     PrescriberFactory,

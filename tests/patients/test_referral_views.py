@@ -336,7 +336,7 @@ def _count(browser, target):
 
 @pytest.mark.django_db
 def test_list_and_detail_query_counts_do_not_grow(as_user, therapist, client_record):
-    from patients import referral_services as svc
+    from patients.referrals import services as svc
 
     browser = as_user(therapist)
     first = svc.referral_create(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from patients import scoring
+from patients.questionnaires import scoring
 
 
 def answers_for(instrument: str, total: int) -> list[int]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sessions import dosing_services as dosing
+from sessions.dosing import services as dosing
 from sessions.models import DoseAdministration, Session
 
 CLINIC_TZ = ZoneInfo("America/New_York")

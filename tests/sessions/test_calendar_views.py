@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from patients.models import ClientShare
 from sessions.models import Session, SessionKind
-from sessions.services import session_cancel
+from sessions.scheduling.services import session_cancel
 from tests import factories
 from tests.conftest import sign_in
 from tests.factories_sessions import SessionFactory, course_ready_for_dosing

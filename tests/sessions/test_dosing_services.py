@@ -10,10 +10,10 @@ import time_machine
 from django.db import IntegrityError, connection, transaction
 
 from patients.models import CourseTransition, Phase, Prescription
-from sessions import dosing_services as dosing
 from sessions import signals
-from sessions.dosing_selectors import chart_state, session_for_chart
-from sessions.dosing_services import DosingError, PreparationIncomplete
+from sessions.dosing import services as dosing
+from sessions.dosing.selectors import chart_state, session_for_chart
+from sessions.dosing.services import DosingError, PreparationIncomplete
 from sessions.models import (
     BloodPressureReading,
     DoseAdministration,
@@ -22,7 +22,7 @@ from sessions.models import (
     Session,
     SessionStatus,
 )
-from sessions.services import session_cancel, session_schedule
+from sessions.scheduling.services import session_cancel, session_schedule
 from tests import factories
 from tests.factories_sessions import SessionFactory, dosing_ready_session
 from tests.patients.questionnaire_helpers import PHQ9_CALM, PHQ9_ITEM9, submit
@@ -414,7 +414,7 @@ def test_r3_superseded_prescription_without_a_replacement_refuses_the_dose(prepa
 
 def test_r3_r4_a_renewal_after_the_chart_started_is_the_prescription_the_dose_uses(prepared):
     """The dose counts against the prescription in force, and is checked against its dose."""
-    from patients import referral_services
+    from patients.referrals import services as referral_services
 
     old = _prescription(prepared)
     renewed = referral_services.prescription_supersede(
@@ -452,7 +452,7 @@ def test_r6_chart_refused_13_days_after_the_previous_dose(clock, client_record):
 
 
 def test_r6_booking_13_days_after_the_previous_dose_is_refused_14_accepted(clock, client_record):
-    from sessions.services import SessionError
+    from sessions.scheduling.services import SessionError
 
     first = dosing_ready_session(client_record)
     give_dose(first, at=T0)
@@ -579,7 +579,7 @@ def test_a_failing_dose_recorded_receiver_rolls_the_dose_back(
 
 
 def test_r1_no_dose_while_the_course_is_on_hold(prepared):
-    from patients.course_services import course_advance
+    from patients.courses.services import course_advance
 
     course_advance(
         course=prepared.course, to_phase=Phase.ON_HOLD, by=prepared.therapist, reason="Travel"
@@ -590,7 +590,7 @@ def test_r1_no_dose_while_the_course_is_on_hold(prepared):
 
 
 def test_r1_no_chart_is_started_while_the_course_is_on_hold(session):
-    from patients.course_services import course_advance
+    from patients.courses.services import course_advance
 
     course_advance(
         course=session.course, to_phase=Phase.ON_HOLD, by=session.therapist, reason="Travel"

@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from audit.models import AccessEvent
 from patients.models import QuestionnaireResponse
-from sessions import dosing_services as services
+from sessions.dosing import services
 from sessions.models import (
     AdverseEvent,
     BloodPressureReading,
@@ -575,7 +575,7 @@ def test_after_the_dose_the_chart_offers_to_book_the_integration_session(
 ):
     """R7: an integration session 1-3 days after the dose: a link that books it for the next day,
     then the booked session once there is one."""
-    from sessions.services import session_schedule
+    from sessions.scheduling.services import session_schedule
 
     given(web, session, therapist, clock)
     page = web.get(url(session)).content.decode()

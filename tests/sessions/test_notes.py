@@ -17,9 +17,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from patients.models import Referral
-from sessions import note_services as services
 from sessions.models import NoteAddendum, ProgressNote, PsychotherapyNote, SessionStatus
-from sessions.note_selectors import notes_for
+from sessions.notes import services
+from sessions.notes.selectors import notes_for
 from tests import factories
 from tests.conftest import sign_in
 from tests.factories_referrals import PrescriptionFactory, ReferralFactory

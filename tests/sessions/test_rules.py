@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from sessions import rules
+from sessions.dosing import rules
 from sessions.models import BloodPressureReading
 
 NOW = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from patients.models import Phase, Referral
 from sessions.models import Session, SessionKind, SessionStatus
-from sessions.services import (
+from sessions.scheduling.services import (
     IntegrationWarning,
     SessionError,
     session_cancel,
@@ -195,7 +195,7 @@ def test_r2_exactly_three_is_enough(client_record):
 
 
 def test_r3_no_approved_referral_refused(client_record, therapist):
-    from patients.course_services import course_open
+    from patients.courses.services import course_open
 
     course_open(client=client_record, by=therapist)
     for n in range(3):
@@ -354,7 +354,7 @@ def test_a_kap_session_needs_an_active_course(client_record):
 
 
 def test_no_dosing_session_while_the_course_is_on_hold(client_record, therapist):
-    from patients.course_services import course_advance
+    from patients.courses.services import course_advance
 
     course, _ = course_ready_for_dosing(client_record)
     course_advance(course=course, to_phase=Phase.ON_HOLD, by=therapist, reason="Travelling")

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from audit.models import AccessEvent
 from sessions.models import Session, SessionKind, SessionStatus
-from sessions.schedule_forms import ACKNOWLEDGE_LABEL
-from sessions.services import session_schedule
+from sessions.scheduling.forms import ACKNOWLEDGE_LABEL
+from sessions.scheduling.services import session_schedule
 from tests.conftest import sign_in
 from tests.factories_sessions import SessionFactory, course_ready_for_dosing, dose_given
 

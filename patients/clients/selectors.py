@@ -1,0 +1,123 @@
+"""Reads for the client pages; each runs a fixed number of queries whatever the caseload size."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from patients.access import visible_clients
+from patients.models import Client, ClientFlag, Intake, PortalInvitation, TreatmentCourse
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+def _with_status(clients: QuerySet[Client]) -> QuerySet[Client]:
+    """Annotate what the list shows and filters on, as subqueries (no N+1)."""
+    open_invitation = PortalInvitation.objects.filter(
+        client=OuterRef("pk"),
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    )
+    intakes = Intake.objects.filter(client=OuterRef("pk")).order_by("-created_at", "-id")
+    flag_count = (
+        ClientFlag.objects.filter(client=OuterRef("pk"), is_current=True)
+        .order_by()
+        .values("client")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    courses = TreatmentCourse.objects.filter(client=OuterRef("pk")).order_by("-opened_at", "-id")
+    return clients.annotate(
+        course_phase=Subquery(courses.values("phase")[:1]),
+        has_open_invitation=Exists(open_invitation),
+        intake_status=Subquery(intakes.values("status")[:1]),
+        intake_reviewed_at=Subquery(
+            intakes.filter(status=Intake.Status.SUBMITTED).values("reviewed_at")[:1]
+        ),
+        flag_count=Coalesce(Subquery(flag_count, output_field=IntegerField()), 0),
+    )
+
+
+def client_list(
+    *,
+    user: User,
+    search: str = "",
+    archived: bool = False,
+    status: str = "",
+    phase: str = "",
+    flag: str = "",
+    sort: str = "name",
+) -> QuerySet[Client]:
+    """The caseload ``user`` may see (admins: everyone), searched, filtered and sorted."""
+    clients = visible_clients(user).select_related("primary_therapist", "user")
+    clients = _with_status(clients.filter(archived_at__isnull=not archived))
+    for term in search.split()[:5]:
+        digits = "".join(ch for ch in term if ch.isdigit())
+        match = (
+            Q(first_name__icontains=term)
+            | Q(last_name__icontains=term)
+            | Q(preferred_name__icontains=term)
+            | Q(email__icontains=term)
+        )
+        if len(digits) >= 3:
+            match |= Q(phone_digits__contains=digits)
+        clients = clients.filter(match)
+
+    if status == "not_invited":
+        clients = clients.filter(user__isnull=True, has_open_invitation=False)
+    elif status == "invited":
+        clients = clients.filter(user__isnull=True, has_open_invitation=True)
+    elif status == "intake_due":
+        clients = clients.filter(
+            Q(intake_status__isnull=True) | Q(intake_status=Intake.Status.DRAFT)
+        )
+    elif status == "intake_to_review":
+        clients = clients.filter(
+            intake_status=Intake.Status.SUBMITTED, intake_reviewed_at__isnull=True
+        )
+    elif status == "intake_reviewed":
+        clients = clients.filter(intake_reviewed_at__isnull=False)
+
+    if phase == "none":
+        clients = clients.filter(course_phase__isnull=True)
+    elif phase:
+        clients = clients.filter(course_phase=phase)
+
+    if flag == "any":
+        clients = clients.filter(flag_count__gt=0)
+    elif flag:
+        clients = clients.filter(
+            Exists(ClientFlag.objects.filter(client=OuterRef("pk"), is_current=True, code=flag))
+        )
+
+    order = {
+        "-created": ["-created_at", "-id"],
+        "flags": [F("flag_count").desc(), "last_name", "first_name", "id"],
+    }.get(sort, ["last_name", "first_name", "id"])
+    return clients.order_by(*order)
+
+
+def client_shares(*, client: Client):
+    return client.shares.filter(revoked_at__isnull=True).select_related("therapist")
+
+
+def portal_status(*, client: Client) -> dict:
+    """What the record page says about the client's portal access, and the open invitation."""
+    invitation = client.invitations.order_by("-created_at", "-id").first()
+    if client.user_id:
+        user = client.user
+        if not user.is_active:
+            return {"state": "deactivated", "label": "Portal access closed", "invitation": None}
+        if user.last_login:
+            return {"state": "active", "label": "Active", "invitation": None}
+        return {"state": "never_used", "label": "Signed up, never signed in", "invitation": None}
+    if invitation and invitation.is_open:
+        return {"state": "invited", "label": "Invited", "invitation": invitation}
+    if invitation and invitation.revoked_at is None and invitation.accepted_at is None:
+        return {"state": "expired", "label": "Invitation expired, never used", "invitation": None}
+    return {"state": "not_invited", "label": "Not invited", "invitation": None}

@@ -1,0 +1,182 @@
+"""Staff pages for the client record: list, hub, create/edit, archive, portal invitation."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.access import staff_required
+from patients.access import client_for_view
+from patients.clients import selectors, services, share_services
+from patients.clients.forms import ArchiveForm, ClientFilterForm, ClientForm
+from patients.clients.share_forms import ShareForm
+from patients.courses import outcomes as outcome_selectors
+from patients.courses import selectors as course_selectors
+from patients.intake import selectors as intake_selectors
+from patients.models import PortalInvitation
+from patients.questionnaires import selectors as questionnaire_selectors
+from patients.referrals import selectors as referral_selectors
+
+PAGE_SIZE = 25
+
+
+@staff_required
+def client_list(request: HttpRequest) -> HttpResponse:
+    form = ClientFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    clients = selectors.client_list(
+        user=request.user,
+        search=(filters.get("q") or "").strip(),
+        archived=bool(filters.get("archived")),
+        status=filters.get("status") or "",
+        phase=filters.get("phase") or "",
+        flag=filters.get("flag") or "",
+        sort=filters.get("sort") or "name",
+    )
+    page = Paginator(clients, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    filtered = any(filters.get(key) for key in ("q", "status", "phase", "flag", "archived"))
+    return render(
+        request,
+        "patients/client_list.html",
+        {
+            "form": form,
+            "page": page,
+            "filtered": filtered,
+            "search": filters.get("q", ""),
+            "archived": bool(filters.get("archived")),
+            "filter_query": query.urlencode(),
+        },
+    )
+
+
+@staff_required
+def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
+    client = client_for_view(request, client_id, page="Client record")
+    can_manage_shares = share_services.can_manage_shares(request.user, client)
+    return render(
+        request,
+        "patients/client_detail.html",
+        {
+            "client": client,
+            "shares": selectors.client_shares(client=client),
+            "can_manage_shares": can_manage_shares,
+            "share_form": ShareForm(client=client) if can_manage_shares else None,
+            "portal": selectors.portal_status(client=client),
+            "scores": questionnaire_selectors.latest_scores(client=client),
+            "archive_form": ArchiveForm(),
+            "course_summary": course_selectors.course_summary(client=client),
+            # R19: PHQ-9 / GAD-7 over time with every dose of the client (two queries).
+            "outcome": outcome_selectors.outcome_chart(client=client),
+            "referral_summary": referral_selectors.referral_summary(client=client),
+            **intake_selectors.intake_summary(client=client),
+        },
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def client_create(request: HttpRequest) -> HttpResponse:
+    form = ClientForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        therapist = data.pop("primary_therapist", None)
+        try:
+            client = services.client_create(by=request.user, primary_therapist=therapist, **data)
+        except services.ClientError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"{client.full_name} was added.")
+            return redirect(client)
+    return render(request, "patients/client_form.html", {"form": form, "client": None})
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def client_edit(request: HttpRequest, client_id: int) -> HttpResponse:
+    client = client_for_view(request, client_id, page="Edit client record", for_change=True)
+    form = ClientForm(request.POST or None, instance=client, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        therapist = data.pop("primary_therapist", None)
+        try:
+            services.client_update(
+                by=request.user, client=client, primary_therapist=therapist, **data
+            )
+        except services.ClientError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Changes saved.")
+            return redirect(client)
+    return render(request, "patients/client_form.html", {"form": form, "client": client})
+
+
+@staff_required
+@require_POST
+def client_archive(request: HttpRequest, client_id: int) -> HttpResponse:
+    client = client_for_view(request, client_id, page="Archive client", for_change=True)
+    form = ArchiveForm(request.POST)
+    if form.is_valid():
+        try:
+            services.client_archive(
+                by=request.user, client=client, reason=form.cleaned_data["reason"]
+            )
+        except services.ClientError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request, f"{client.full_name} was archived. The record is kept and can be restored."
+            )
+    else:
+        messages.error(request, "Give a reason for archiving (up to 500 characters).")
+    return redirect(client)
+
+
+@staff_required
+@require_POST
+def client_restore(request: HttpRequest, client_id: int) -> HttpResponse:
+    client = client_for_view(request, client_id, page="Restore client", for_change=True)
+    try:
+        services.client_restore(by=request.user, client=client)
+    except services.ClientError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{client.full_name} was restored to the active list.")
+    return redirect(client)
+
+
+@staff_required
+@require_POST
+def invitation_send(request: HttpRequest, client_id: int) -> HttpResponse:
+    client = client_for_view(request, client_id, page="Portal invitation", for_change=True)
+    try:
+        invitation = services.invitation_send(
+            by=request.user, client=client, base_url=request.build_absolute_uri("/").rstrip("/")
+        )
+    except services.ClientError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            f"Invitation e-mailed to {invitation.email}. The link works once, until "
+            f"{invitation.expires_at:%b %d, %Y}.",
+        )
+    return redirect(client)
+
+
+@staff_required
+@require_POST
+def invitation_revoke(request: HttpRequest, client_id: int, invitation_id: int) -> HttpResponse:
+    client = client_for_view(request, client_id, page="Portal invitation", for_change=True)
+    invitation = get_object_or_404(PortalInvitation, pk=invitation_id, client=client)
+    try:
+        services.invitation_revoke(by=request.user, invitation=invitation)
+    except services.ClientError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "The invitation link was cancelled and no longer works.")
+    return redirect(client)

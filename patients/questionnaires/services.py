@@ -1,0 +1,284 @@
+"""Writes for questionnaires (R19) and safety alerts (R20, R25).
+
+Keyword-only, typed, inside a transaction; the audit rows come from django-auditlog (the models
+are registered in patients/audit.py). The total and band are always recomputed here by
+patients/scoring.py: a score in the POST is never read. E-mails are queued only after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import date
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Role, User
+from patients.access import can_change_client, can_view_client
+from patients.models import Alert, Client, QuestionnaireRequest, QuestionnaireResponse
+from patients.models.questionnaires import Instrument
+from patients.questionnaires import scoring
+
+logger = logging.getLogger(__name__)
+
+
+class QuestionnaireError(Exception):
+    """A rule refused the change; the message is for the clinician or the client."""
+
+
+class NotRequestedError(QuestionnaireError):
+    """The client has nothing of this questionnaire to fill in (already done, or not asked)."""
+
+
+class TransientEmailError(Exception):
+    """The mail server may accept the message later: the task retries."""
+
+
+def _instrument(value: str) -> str:
+    if value not in Instrument.values:
+        raise QuestionnaireError("Choose one of the questionnaires offered.")
+    return value
+
+
+def _require_staff_change(by: User, client: Client) -> None:
+    if not can_change_client(by, client):
+        raise QuestionnaireError("You cannot change this client's record.")
+    if client.is_archived:
+        raise QuestionnaireError("This record is archived. Restore it before making changes.")
+
+
+# --- Requests -----------------------------------------------------------------------------------
+
+
+def questionnaire_request(
+    *, client: Client, instrument: str, by: User, due_date: date | None = None
+) -> QuestionnaireRequest:
+    """R19: staff ask the client to complete a questionnaire (before a dosing session, at course
+    end); it shows as due in the portal. One open request per client and questionnaire."""
+    _require_staff_change(by, client)
+    instrument = _instrument(instrument)
+    if due_date is not None and due_date < timezone.localdate():
+        raise QuestionnaireError("The due date cannot be in the past.")
+    try:
+        with transaction.atomic():
+            return QuestionnaireRequest.objects.create(
+                client=client, instrument=instrument, requested_by=by, due_date=due_date
+            )
+    except IntegrityError as error:
+        # The partial unique index "questionnaire_one_open_request" (a race-proof check).
+        name = scoring.definition(instrument).name
+        raise QuestionnaireError(
+            f"A {name} is already waiting for this client. Cancel it first to change its due date."
+        ) from error
+
+
+@transaction.atomic
+def questionnaire_request_cancel(
+    *, questionnaire_request: QuestionnaireRequest, by: User
+) -> QuestionnaireRequest:
+    """R24: a request is cancelled, never deleted; the portal stops showing it as due."""
+    _require_staff_change(by, questionnaire_request.client)
+    locked = QuestionnaireRequest.objects.select_for_update().get(pk=questionnaire_request.pk)
+    if locked.completed_at or locked.cancelled_at:
+        raise QuestionnaireError("This request is no longer open.")
+    locked.cancelled_at = timezone.now()
+    locked.save()
+    return locked
+
+
+# --- Responses ----------------------------------------------------------------------------------
+
+
+def client_may_start(*, client: Client, instrument: str) -> bool:
+    """What a client may fill in on the portal: anything the clinic has requested, and a first
+    PHQ-9 and GAD-7 (R19: "given at intake") without waiting for a request. Later ones come on
+    request, so the therapist decides when the measures are repeated."""
+    open_request = client.questionnaire_requests.filter(
+        instrument=instrument, completed_at__isnull=True, cancelled_at__isnull=True
+    )
+    if open_request.exists():
+        return True
+    if instrument in (Instrument.PHQ9, Instrument.GAD7):
+        return not client.questionnaire_responses.filter(instrument=instrument).exists()
+    return False
+
+
+def questionnaire_submit(
+    *,
+    client: Client,
+    instrument: str,
+    answers: list[int],
+    by: User,
+    request: QuestionnaireRequest | None = None,
+    base_url: str = "",
+) -> QuestionnaireResponse:
+    """Store a completed questionnaire (R19) with its server-computed score.
+
+    ``by`` is the client in the portal, or staff entering the answers in session on the client's
+    behalf. ``request`` is the clinic's request being answered; when None, the open request for
+    this questionnaire (if any) is completed. R20: a PHQ-9 item 9 answered 1 or more alerts the
+    client's therapists at once. ``base_url`` makes the link in the alert e-mail absolute.
+    """
+    instrument = _instrument(instrument)
+    is_own = by.is_client and client.user_id == by.pk
+    if is_own:
+        if client.is_archived or not by.is_active:
+            raise QuestionnaireError("Your portal is closed. Please contact the clinic.")
+    else:
+        _require_staff_change(by, client)
+    try:
+        result = scoring.score(instrument, answers)
+    except ValueError as error:
+        raise QuestionnaireError(str(error)) from error
+
+    with transaction.atomic():
+        # One submission at a time per client: a double tap on "Send" must not store (and alert)
+        # twice. The second one finds the request completed and is refused.
+        Client.objects.select_for_update().filter(pk=client.pk).values_list("pk").first()
+        if is_own and not client_may_start(client=client, instrument=instrument):
+            raise NotRequestedError("This questionnaire has not been requested by the clinic.")
+        open_request = _open_request(client=client, instrument=instrument, request=request)
+        response = QuestionnaireResponse.objects.create(
+            client=client,
+            instrument=instrument,
+            answers=list(answers),
+            total=result.total,
+            band=result.band,
+            item9_score=result.item9,
+            request=open_request,
+            entered_by=by,
+        )
+        if open_request is not None:
+            open_request.completed_at = response.submitted_at
+            open_request.save()
+        if result.item9_positive:
+            _raise_item9_alerts(response=response, by=by, base_url=base_url)
+    return response
+
+
+def _open_request(
+    *, client: Client, instrument: str, request: QuestionnaireRequest | None
+) -> QuestionnaireRequest | None:
+    """The open request this response completes, locked; None when there is none."""
+    open_requests = QuestionnaireRequest.objects.select_for_update().filter(
+        client=client, instrument=instrument, completed_at__isnull=True, cancelled_at__isnull=True
+    )
+    if request is None:
+        return open_requests.first()
+    locked = open_requests.filter(pk=request.pk).first()
+    if locked is None:
+        raise QuestionnaireError("This questionnaire request is no longer open.")
+    return locked
+
+
+def alert_recipients(*, client: Client) -> list[User]:
+    """R20: the client's primary therapist and the therapists it is shared with (share not
+    revoked), active accounts only. With none of those, the clinic's admins, so that an alert is
+    never addressed to nobody."""
+    therapists = list(
+        User.objects.filter(is_active=True, role=Role.THERAPIST)
+        .filter(
+            Q(pk=client.primary_therapist_id)
+            | Q(shared_clients__client=client, shared_clients__revoked_at__isnull=True)
+        )
+        .distinct()
+        .order_by("pk")
+    )
+    if therapists:
+        return therapists
+    return list(User.objects.filter(is_active=True, role=Role.ADMIN).order_by("pk"))
+
+
+def _raise_item9_alerts(*, response: QuestionnaireResponse, by: User, base_url: str) -> None:
+    from patients.questionnaires.tasks import send_alert_email
+
+    for recipient in alert_recipients(client=response.client):
+        alert = Alert.objects.create(
+            kind=Alert.Kind.PHQ9_ITEM9,
+            client=response.client,
+            recipient=recipient,
+            response=response,
+        )
+        if recipient.pk == by.pk:
+            continue  # entered in session by this therapist: they know already; no e-mail
+        transaction.on_commit(
+            lambda alert_id=alert.pk: send_alert_email.delay(alert_id, base_url),
+            robust=True,
+        )
+
+
+# --- Alerts -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def alert_acknowledge(*, alert: Alert, by: User) -> Alert:
+    """R20: the recipient (or an admin) confirms they have seen the alert; who and when are kept.
+    Only staff who can see the client may acknowledge."""
+    if not by.is_clinic_staff or not can_view_client(by, alert.client):
+        raise QuestionnaireError("You cannot acknowledge this alert.")
+    if alert.recipient_id != by.pk and not by.is_admin:
+        raise QuestionnaireError("This alert is addressed to another therapist.")
+    locked = Alert.objects.select_for_update().get(pk=alert.pk)
+    if locked.acknowledged_at is not None:
+        raise QuestionnaireError("This alert was already acknowledged.")
+    locked.acknowledged_at = timezone.now()
+    locked.acknowledged_by = by
+    locked.save()
+    return locked
+
+
+def alert_email_send(*, alert_id: int, base_url: str = "") -> bool:
+    """E-mail the alert's recipient that there is something to review (R20) and nothing more
+    (R25: no client name, no score, no medication). Returns True when this call sent it.
+
+    The row is claimed with a conditional UPDATE on ``email_sent_at IS NULL``, so a retry, a
+    redelivered task or a second worker never sends twice. If the server refuses for now, the
+    claim is released and TransientEmailError is raised for the task to retry; a permanent
+    refusal is logged and not retried.
+    """
+    claimed_at = timezone.now()
+    claimed = Alert.objects.filter(pk=alert_id, email_sent_at__isnull=True).update(
+        email_sent_at=claimed_at
+    )
+    if not claimed:
+        return False
+    alert = Alert.objects.select_related("recipient").get(pk=alert_id)
+    if not alert.recipient.is_active or not alert.recipient.email:
+        _release(alert_id, claimed_at)
+        return False
+    context = {
+        "first_name": alert.recipient.first_name,
+        "clinic": settings.CLINIC_NAME,
+        "link": base_url + reverse("patients:alerts:alert_list"),
+    }
+    try:
+        send_mail(
+            subject=render_to_string("emails/alert_subject.txt", context).strip(),
+            message=render_to_string("emails/alert_body.txt", context),
+            from_email=None,
+            recipient_list=[alert.recipient.email],
+        )
+    except smtplib.SMTPResponseException as error:
+        _release(alert_id, claimed_at)
+        if 400 <= error.smtp_code < 500:
+            raise TransientEmailError(str(error)) from error
+        logger.error("alert %s e-mail refused permanently (%s)", alert_id, error.smtp_code)
+        return False
+    except smtplib.SMTPRecipientsRefused:
+        _release(alert_id, claimed_at)
+        logger.error("alert %s e-mail: recipient refused", alert_id)
+        return False
+    except OSError as error:  # smtplib.SMTPException is an OSError: network trouble, retry
+        _release(alert_id, claimed_at)
+        raise TransientEmailError(str(error)) from error
+    return True
+
+
+def _release(alert_id: int, claimed_at) -> None:
+    Alert.objects.filter(pk=alert_id, email_sent_at=claimed_at).update(email_sent_at=None)

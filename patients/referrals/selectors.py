@@ -1,0 +1,265 @@
+"""Reads for the referral pages, the prescribers directory, the client record's referral summary
+and the referral packet. Each runs a fixed number of queries whatever the number of referrals,
+transitions, flags or scores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from patients.intake.selectors import latest_submitted
+from patients.models import (
+    Client,
+    ClientFlag,
+    Intake,
+    Prescriber,
+    Prescription,
+    QuestionnaireResponse,
+    Referral,
+    ReferralTransition,
+)
+from patients.models.questionnaires import Instrument
+from patients.referrals.services import allowed_next, dose_out_of_range
+
+# --- Prescribers --------------------------------------------------------------------------------
+
+
+def prescriber_list(*, search: str = "") -> QuerySet[Prescriber]:
+    """Active prescribers first, then inactive ones; by organisation and name. One query."""
+    prescribers = Prescriber.objects.annotate(
+        inactive_last=Case(
+            When(is_active=True, then=Value(0)), default=Value(1), output_field=IntegerField()
+        )
+    ).order_by("inactive_last", "organisation", "clinician_name", "id")
+    search = search.strip()
+    if search:
+        prescribers = prescribers.filter(
+            Q(clinician_name__icontains=search) | Q(organisation__icontains=search)
+        )
+    return prescribers
+
+
+def active_prescribers() -> QuerySet[Prescriber]:
+    return Prescriber.objects.filter(is_active=True).order_by("organisation", "clinician_name")
+
+
+# --- Referrals ----------------------------------------------------------------------------------
+
+
+def _with_history(referrals: QuerySet[Referral]) -> QuerySet[Referral]:
+    return referrals.select_related("prescriber", "referred_by").prefetch_related(
+        Prefetch(
+            "transitions",
+            queryset=ReferralTransition.objects.select_related("recorded_by").order_by(
+                "happened_on", "recorded_at", "id"
+            ),
+        ),
+        Prefetch(
+            "prescriptions",
+            queryset=Prescription.objects.select_related("recorded_by").order_by(
+                "-created_at", "-id"
+            ),
+        ),
+    )
+
+
+def referral_list(*, client: Client) -> list[Referral]:
+    """Every referral of ``client``, newest first, with its history. Three queries."""
+    return list(_with_history(client.referrals.all()).order_by("-created_at", "-id"))
+
+
+def referral_for_client(*, client: Client, referral_id: int) -> Referral | None:
+    """One referral of ``client`` with its timeline and prescriptions, or None. Three queries."""
+    referral = _with_history(client.referrals.filter(pk=referral_id)).first()
+    if referral is not None:
+        referral.client = client
+    return referral
+
+
+def open_referral(*, client: Client) -> Referral | None:
+    return client.referrals.filter(
+        status__in=[Referral.Status.DRAFT, Referral.Status.SENT, Referral.Status.UNDER_REVIEW]
+    ).first()
+
+
+def next_actions(referral: Referral) -> list[str]:
+    """The statuses this referral can move to now, in the order the buttons are shown."""
+    return list(allowed_next(referral.status))
+
+
+def current_prescription(*, client: Client) -> Prescription | None:
+    return (
+        Prescription.objects.filter(client=client, superseded_at__isnull=True)
+        .select_related("prescriber", "referral")
+        .first()
+    )
+
+
+def prescription_for_client(*, client: Client, prescription_id: int) -> Prescription | None:
+    prescription = (
+        Prescription.objects.filter(client=client, pk=prescription_id)
+        .select_related("prescriber", "referral", "recorded_by", "supersedes", "superseded_by")
+        .first()
+    )
+    if prescription is not None:
+        prescription.client = client
+    return prescription
+
+
+def prescription_chain(*, prescription: Prescription) -> list[Prescription]:
+    """Every prescription of the same client, newest first (the renewal history). One query."""
+    return list(
+        Prescription.objects.filter(client_id=prescription.client_id)
+        .select_related("recorded_by")
+        .order_by("-created_at", "-id")
+    )
+
+
+def referral_summary(*, client: Client) -> dict:
+    """For the client record (templates/patients/_referral_summary.html): the latest referral,
+    its status, date and reason, and the prescription in force. Two queries."""
+    latest = client.referrals.select_related("prescriber").order_by("-created_at", "-id").first()
+    prescription = current_prescription(client=client)
+    today = timezone.localdate()
+    return {
+        "referral": latest,
+        "status": latest.get_status_display() if latest else "",
+        "status_code": latest.status if latest else "",
+        "status_date": latest.status_date if latest else None,
+        "status_reason": latest.status_reason if latest else "",
+        "prescription": prescription,
+        "doses_authorised": prescription.doses_authorised if prescription else None,
+        "valid_until": prescription.valid_until if prescription else None,
+        "expired": bool(prescription and prescription.valid_until < today),
+        "dose_unusual": bool(prescription and dose_out_of_range(prescription.dose_mg)),
+    }
+
+
+# --- The referral packet (R18, R19, R23) --------------------------------------------------------
+#
+# The packet is built from an explicit allow-list: only what the prescriber needs to assess the
+# client (the minimum necessary). Anything not named below never reaches the template.
+#
+# Included, and why:
+# - identifiers (legal name, preferred name, pronouns, date of birth, phone, e-mail, address): the
+#   prescriber must identify and contact the client;
+# - the referring therapist's name and e-mail, and the prescriber: who to answer;
+# - the reason for referral: the therapist's clinical question to the prescriber;
+# - intake: date submitted, consent version and date signed, current medications, allergies
+#   (drug interactions), primary care provider (in-person medical check, S 000), emergency
+#   contact (safety);
+# - R18 flags with the exact questions and answers that raised them;
+# - PHQ-9 / GAD-7 history (date, total, band, PHQ-9 item 9 positive): outcome measures (R19).
+#
+# Excluded on purpose:
+# - psychotherapy notes (R23), now and when they exist: never part of any export;
+# - the intake's free-text narratives (goals, concerns, psychiatric / substance / experience
+#   notes) except where they are the evidence for a flag: the client wrote them for the
+#   therapist, and the prescriber takes their own history at assessment;
+# - individual questionnaire item answers other than item 9's flag;
+# - chaperone, portal account details, archive status, the audit trail.
+
+PACKET_CLIENT_FIELDS = (
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "pronouns",
+    "date_of_birth",
+    "phone",
+    "email",
+    "address",
+    "emergency_contact_name",
+    "emergency_contact_relationship",
+    "emergency_contact_phone",
+    "pcp_name",
+    "pcp_practice",
+    "pcp_phone",
+)
+# (intake step, question key) of the only intake answers the packet shows besides flag evidence.
+PACKET_INTAKE_ANSWERS = {
+    "medications": ("medical", "medications"),
+    "allergies": ("medical", "allergies"),
+}
+PACKET_INSTRUMENTS = (Instrument.PHQ9, Instrument.GAD7)
+
+
+@dataclass(frozen=True)
+class PacketScore:
+    instrument: str
+    label: str
+    submitted_at: datetime
+    total: int
+    band: str
+    item9_positive: bool
+
+
+@dataclass
+class Packet:
+    client: dict[str, object]
+    therapist_name: str
+    therapist_email: str
+    prescriber: Prescriber
+    reason: str
+    referral_status: str
+    intake_submitted_at: datetime | None = None
+    consent_version: str = ""
+    consent_signed_at: datetime | None = None
+    medications: str = ""
+    allergies: str = ""
+    flags: list[dict] = field(default_factory=list)
+    # [{"key": "phq9", "label": "PHQ-9 (depression)", "rows": [PacketScore, ...]}, ...]
+    scores: list[dict] = field(default_factory=list)
+    prepared_on: date | None = None
+    prepared_by: str = ""
+
+
+def referral_packet(*, client: Client, referral: Referral, prepared_by) -> Packet:
+    """The allow-listed content of the referral packet. Four queries."""
+    intake: Intake | None = latest_submitted(client=client)
+    answers = intake.answers if intake else {}
+    flags = list(ClientFlag.objects.filter(intake=intake).order_by("code")) if intake else []
+    responses = (
+        QuestionnaireResponse.objects.filter(client=client, instrument__in=PACKET_INSTRUMENTS)
+        .only("instrument", "submitted_at", "total", "band", "item9_score")
+        .order_by("-submitted_at", "-id")
+    )
+    scores: dict[str, list[PacketScore]] = {key: [] for key in PACKET_INSTRUMENTS}
+    for response in responses:
+        scores[response.instrument].append(
+            PacketScore(
+                instrument=response.instrument,
+                label=Instrument(response.instrument).label,
+                submitted_at=response.submitted_at,
+                total=response.total,
+                band=response.band,
+                item9_positive=bool(response.item9_score),
+            )
+        )
+    therapist = referral.referred_by
+    return Packet(
+        client={name: getattr(client, name) for name in PACKET_CLIENT_FIELDS},
+        therapist_name=therapist.get_full_name(),
+        therapist_email=therapist.email,
+        prescriber=referral.prescriber,
+        reason=referral.reason,
+        referral_status=referral.get_status_display(),
+        intake_submitted_at=intake.submitted_at if intake else None,
+        consent_version=intake.consent.version if intake and intake.consent_id else "",
+        consent_signed_at=intake.consent_signed_at if intake else None,
+        **{
+            name: (answers.get(step) or {}).get(key, "")
+            for name, (step, key) in PACKET_INTAKE_ANSWERS.items()
+        },
+        flags=[
+            {"label": flag.get_code_display(), "evidence": list(flag.evidence)} for flag in flags
+        ],
+        scores=[
+            {"key": key, "label": Instrument(key).label, "rows": rows}
+            for key, rows in scores.items()
+        ],
+        prepared_on=timezone.localdate(),
+        prepared_by=prepared_by.get_full_name(),
+    )

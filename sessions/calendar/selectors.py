@@ -1,0 +1,188 @@
+"""Reads for the therapist calendar: one week (or one day) of sessions laid out on an hour grid
+in the clinic's time zone. Two queries whatever the number of sessions: the sessions (with their
+client and therapist) and, for an admin, the therapists of the picker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import Role, User
+from patients.access import visible_clients
+from sessions.models import Session, SessionStatus
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+# The grid: 07:00 to 21:00 in the clinic's time zone. Sessions outside it get an extra row.
+FIRST_HOUR = 7
+LAST_HOUR = 21
+
+
+def week_start(day: date) -> date:
+    """The Monday of ``day``'s week."""
+    return day - timedelta(days=day.weekday())
+
+
+def local_midnight(day: date) -> datetime:
+    """The start of ``day`` in the clinic's time zone (correct across daylight-saving changes)."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+@dataclass
+class Entry:
+    """One session on the grid, with its times in the clinic's zone."""
+
+    session: Session
+    start: datetime
+    end: datetime
+
+    @property
+    def cancelled(self) -> bool:
+        return self.session.status == SessionStatus.CANCELLED
+
+    @property
+    def time_range(self) -> str:
+        """ "10:00–10:50 AM", or "11:30 AM–12:20 PM" across noon."""
+        if self.start.strftime("%p") == self.end.strftime("%p"):
+            return f"{self.start:%-I:%M}–{self.end:%-I:%M %p}"
+        return f"{self.start:%-I:%M %p}–{self.end:%-I:%M %p}"
+
+
+@dataclass
+class Cell:
+    """One hour of one day: the sessions starting in it, and whether a session started earlier
+    still runs (then no "book this slot" link)."""
+
+    day: date
+    hour: int | None  # None: the "before 7:00" / "after 21:00" rows
+    entries: list[Entry] = field(default_factory=list)
+    busy: bool = False
+    # The kind of the session running through this hour (its colour on the grid).
+    busy_kind: str = ""
+
+    @property
+    def slot_start(self) -> datetime | None:
+        if self.hour is None:
+            return None
+        return datetime.combine(self.day, time(self.hour))
+
+    @property
+    def is_free(self) -> bool:
+        return self.hour is not None and not self.busy and not self.active_entries
+
+    @property
+    def active_entries(self) -> list[Entry]:
+        return [e for e in self.entries if not e.cancelled]
+
+
+@dataclass
+class Row:
+    label: str
+    hour: int | None
+    cells: list[Cell]
+
+
+@dataclass
+class CalendarWeek:
+    days: list[date]
+    rows: list[Row]
+    entries: list[Entry]
+    first: date
+    last: date
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.entries
+
+
+def calendar_sessions(
+    *, user: User | AnonymousUser, start: datetime, end: datetime, therapist_id: int | None
+) -> QuerySet[Session]:
+    """Sessions between ``start`` and ``end`` that ``user`` may see: a therapist's own sessions, an
+    admin's for the chosen therapist or all; always only clients the user may see. One query."""
+    sessions = Session.objects.filter(
+        starts_at__lt=end, ends_at__gt=start, client__in=visible_clients(user)
+    ).select_related("client", "therapist")
+    if user.role == Role.THERAPIST:
+        sessions = sessions.filter(therapist=user)
+    elif therapist_id is not None:
+        sessions = sessions.filter(therapist_id=therapist_id)
+    return sessions.order_by("starts_at", "id")
+
+
+def calendar_week(
+    *,
+    user: User | AnonymousUser,
+    first: date,
+    days: int = 7,
+    therapist_id: int | None = None,
+    show_cancelled: bool = False,
+) -> CalendarWeek:
+    """``days`` days from ``first`` on the hour grid. One query."""
+    day_list = [first + timedelta(days=n) for n in range(days)]
+    start = local_midnight(first)
+    end = local_midnight(first + timedelta(days=days))
+    entries = []
+    for session in calendar_sessions(user=user, start=start, end=end, therapist_id=therapist_id):
+        if session.status == SessionStatus.CANCELLED and not show_cancelled:
+            continue
+        entries.append(
+            Entry(
+                session=session,
+                start=timezone.localtime(session.starts_at),
+                end=timezone.localtime(session.ends_at),
+            )
+        )
+
+    hours = list(range(FIRST_HOUR, LAST_HOUR))
+    grid: dict[tuple[date, int | str], Cell] = {}
+    for day in day_list:
+        grid[(day, "early")] = Cell(day=day, hour=None)
+        grid[(day, "late")] = Cell(day=day, hour=None)
+        for hour in hours:
+            grid[(day, hour)] = Cell(day=day, hour=hour)
+    for entry in entries:
+        day, hour = entry.start.date(), entry.start.hour
+        if day not in day_list:
+            day, hour = day_list[0], -1  # began before the first day shown (overnight)
+        key = "early" if hour < FIRST_HOUR else "late" if hour >= LAST_HOUR else hour
+        grid[(day, key)].entries.append(entry)
+        if entry.cancelled:
+            continue
+        # The hours the session still runs into are busy: no "book this slot" link there.
+        for later in hours:
+            slot = timezone.make_aware(datetime.combine(day, time(later)))
+            if entry.start < slot < entry.end and later != hour:
+                grid[(day, later)].busy = True
+                grid[(day, later)].busy_kind = entry.session.kind
+
+    rows = []
+    if any(grid[(d, "early")].entries for d in day_list):
+        rows.append(
+            Row(f"Before {_hour_label(FIRST_HOUR)}", None, [grid[(d, "early")] for d in day_list])
+        )
+    for hour in hours:
+        rows.append(Row(_hour_label(hour), hour, [grid[(d, hour)] for d in day_list]))
+    if any(grid[(d, "late")].entries for d in day_list):
+        rows.append(
+            Row(f"From {_hour_label(LAST_HOUR)}", None, [grid[(d, "late")] for d in day_list])
+        )
+    return CalendarWeek(
+        days=day_list, rows=rows, entries=entries, first=day_list[0], last=day_list[-1]
+    )
+
+
+def _hour_label(hour: int) -> str:
+    return f"{hour % 12 or 12} {'AM' if hour < 12 else 'PM'}"
+
+
+def picker_therapists() -> QuerySet[User]:
+    """The admin's therapist picker: active therapists. One query."""
+    return User.objects.filter(role=Role.THERAPIST, is_active=True).order_by(
+        "last_name", "first_name", "id"
+    )

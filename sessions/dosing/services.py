@@ -1,0 +1,590 @@
+"""Writes to the dosing session chart (R3, R6, R10-R16, R20), in the order of R10: open the chart
+(preparation: intention, fasting, chaperone, safety check) → pre-dose blood pressure (R11-R13) →
+the client self-administers (dose_record) → return: post-dose vitals (R14), adverse events,
+chaperone and discharge (R15).
+
+Each write locks the session row, so two people charting at once are taken one after the other,
+and re-checks its gate here, whatever the page showed: a crafted POST gets the same refusal as the
+page. The dose gate is also a PostgreSQL trigger (migration 0002). A refusal raises DosingError with
+a message for the clinician."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from clinic import settings_reader
+from patients.access import can_change_client
+from patients.courses import rules as course_rules
+from patients.courses.selectors import current_prescription
+from patients.models import Phase
+from sessions import signals
+from sessions.dosing import rules
+from sessions.dosing.selectors import chart_for, chart_state, dose_for, safety_response
+from sessions.models import (
+    AdverseEvent,
+    BloodPressureReading,
+    DoseAdministration,
+    DosingChart,
+    PrescriberNotice,
+    Session,
+    SessionKind,
+    SessionStatus,
+)
+from sessions.scheduling import facts as selectors
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+TEXT_MAX = 4000
+# A time typed for something that already happened may be a little ahead of the server's clock.
+CLOCK_SKEW = timedelta(minutes=2)
+
+
+class DosingError(Exception):
+    """A rule refused the write; the message is for the clinician."""
+
+
+class PreparationIncomplete(DosingError):
+    """The preparation was saved as typed, but something is still missing before the
+    blood-pressure check; the message says what."""
+
+
+def _locked(session: Session, by: User) -> Session:
+    """The session under a row lock, after the access check."""
+    if not can_change_client(by, session.client):
+        raise DosingError("You cannot chart this client's sessions.")
+    locked = (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("client", "course")
+        .get(pk=session.pk)
+    )
+    if locked.kind != SessionKind.DOSING:
+        raise DosingError("Only a dosing session has a dosing chart.")
+    return locked
+
+
+def _chart(session: Session) -> DosingChart:
+    chart = chart_for(session)
+    if chart is None:
+        raise DosingError("Start the dosing chart first.")
+    return chart
+
+
+def _open(chart: DosingChart) -> None:
+    if chart.outcome == DosingChart.Outcome.DEFERRED:
+        raise DosingError("The dose was deferred for today: this chart is closed.")
+    if chart.outcome == DosingChart.Outcome.DISCHARGED:
+        raise DosingError("The client has been discharged: this chart is closed.")
+
+
+def _not_future(moment: datetime, now: datetime, what: str) -> None:
+    if moment > now + CLOCK_SKEW:
+        local = timezone.localtime(moment)
+        raise DosingError(f"The {what} ({local:%-I:%M %p}) is in the future.")
+
+
+def _text(value: str, label: str, limit: int = TEXT_MAX) -> str:
+    value = (value or "").strip()
+    if len(value) > limit:
+        raise DosingError(f"Keep the {label} under {limit} characters.")
+    return value
+
+
+def _prescription_problems(session: Session, *, on, exclude_session_id=None) -> list[str]:
+    """R3 (approved referral, prescription in force and not expired on ``on``, doses left) and
+    R6 (the interval since the last dose given)."""
+    prescription = current_prescription(client=session.client)
+    facts = selectors.dose_facts(
+        course=session.course,
+        prescription=prescription,
+        before=session.ends_at,
+        exclude_id=exclude_session_id,
+    )
+    problems = course_rules.prescription_blockers(prescription, today=on)
+    if prescription is not None and facts.doses_used >= prescription.doses_authorised:
+        problems.append(
+            f"All {prescription.doses_authorised} authorised doses have been used. The prescriber "
+            "must renew the prescription before another dose."
+        )
+    if prescription is not None and facts.last_dose is not None:
+        blocker = rules.interval_blocker(
+            last_dose_on=selectors.clinic_date(facts.last_dose.given_at),
+            min_days=prescription.min_days_between_doses,
+            on=on,
+        )
+        if blocker:
+            problems.append(blocker)
+    return problems
+
+
+def chart_open(*, session: Session, by: User, now: datetime | None = None) -> DosingChart:
+    """Start the chart of a scheduled dosing session on its day (R3 and R6 checked again: a
+    prescription can expire or be used up between booking and the day). Idempotent."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _locked(session, by)
+        existing = chart_for(locked)
+        if existing is not None:
+            return existing
+        if locked.status != SessionStatus.SCHEDULED:
+            raise DosingError(
+                f"This session is {locked.get_status_display().lower()}: its chart cannot be "
+                "started."
+            )
+        if locked.course.phase not in (Phase.PREPARATION, Phase.DOSING):
+            raise DosingError(
+                f"The course is {locked.course.get_phase_display().lower()}: "
+                + (
+                    "resume it before the dosing session."
+                    if locked.course.phase == Phase.ON_HOLD
+                    else "no dose can be given in it."
+                )
+            )
+        if selectors.clinic_date(locked.starts_at) != selectors.clinic_date(now):
+            raise DosingError("A dosing chart is started on the day of the session.")
+        problems = _prescription_problems(
+            locked, on=selectors.clinic_date(now), exclude_session_id=locked.pk
+        )
+        if problems:
+            raise DosingError("The dose cannot go ahead today: " + " ".join(problems))
+        return DosingChart.objects.create(
+            session=locked,
+            prescription=current_prescription(client=locked.client),
+            chaperone_name=locked.client.chaperone_name,
+            chaperone_phone=locked.client.chaperone_phone,
+            created_by=by,
+        )
+
+
+def chart_prepare(
+    *,
+    session: Session,
+    by: User,
+    check_in: str,
+    intention: str,
+    fasting_confirmed: bool,
+    chaperone_confirmed: bool,
+    acknowledge_safety: bool = False,
+    now: datetime | None = None,
+) -> DosingChart:
+    """R10 phase 1: check-in and the client's intention, fasting and a chaperone confirmed, and
+    (R20) a positive PHQ-9 item 9 acknowledged. Saved as typed even when incomplete; the phase is
+    done only when everything is there."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _locked(session, by)
+        chart = _chart(locked)
+        _open(chart)
+        if dose_for(locked) is not None:
+            raise DosingError("The dose has been given: the preparation can no longer change.")
+        chart.check_in = _text(check_in, "check-in")
+        chart.intention = _text(intention, "intention")
+        chart.fasting_confirmed = bool(fasting_confirmed)
+        chart.chaperone_confirmed = bool(chaperone_confirmed)
+        missing = []
+        if not chart.intention:
+            missing.append("the client's intention")
+        if not chart.fasting_confirmed:
+            missing.append("that the client has fasted")
+        if not chart.chaperone_confirmed:
+            missing.append("that a chaperone will take the client home")
+        safety = safety_response(client_id=locked.client_id)
+        if safety is not None and chart.safety_alert_acknowledged_at is None:
+            if acknowledge_safety:
+                chart.safety_alert_acknowledged_at = now
+                chart.safety_alert_acknowledged_by = by
+            else:
+                missing.append("that you have reviewed the self-harm answer on the latest PHQ-9")
+        chart.preparation_done_at = None if missing else (chart.preparation_done_at or now)
+        chart.save()
+    if missing:
+        raise PreparationIncomplete(
+            "Saved. Before the blood-pressure check, record " + _and(missing) + "."
+        )
+    return chart
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def bp_record(
+    *,
+    session: Session,
+    by: User,
+    moment: str,
+    systolic: int,
+    diastolic: int,
+    pulse: int | None,
+    taken_at: datetime,
+    now: datetime | None = None,
+) -> BloodPressureReading:
+    """Record a reading (every reading is kept, R12) with the thresholds in force (R12, R13).
+
+    Pre-dose: after the preparation, before the dose; a recheck only after the rest time (R12).
+    When the readings defer the dose, the chart is closed as deferred and the session completed;
+    a hard stop (R13) also opens a to-do to inform the prescriber. Post-dose and discharge
+    readings (R14) are recorded after the dose; a high one is flagged on the chart."""
+    now = now or timezone.now()
+    problems = rules.reading_problems(systolic, diastolic, pulse)
+    if problems:
+        raise DosingError(" ".join(problems))
+    if moment not in BloodPressureReading.Moment.values:
+        raise DosingError(
+            "Say when the reading was taken: before the dose, after it, or before discharge."
+        )
+    _not_future(taken_at, now, "time of the reading")
+    thresholds = rules.Thresholds.current()
+    with transaction.atomic():
+        locked = _locked(session, by)
+        chart = _chart(locked)
+        _open(chart)
+        dose = dose_for(locked)
+        if taken_at < locked.starts_at - timedelta(hours=1):
+            raise DosingError("That time is before the session started.")
+        if moment == BloodPressureReading.Moment.PRE_DOSE:
+            if dose is not None:
+                raise DosingError("The dose has been given: record this as a post-dose reading.")
+            if chart.preparation_done_at is None:
+                raise DosingError(
+                    "Complete the preparation (intention, fasting, chaperone) before the "
+                    "blood-pressure check."
+                )
+            readings = list(locked.bp_readings.order_by("taken_at", "id"))
+            gate = rules.bp_gate(readings, now=now, thresholds=thresholds)
+            if readings and taken_at < readings[-1].taken_at:
+                raise DosingError("A new reading cannot be earlier than the last one.")
+            if gate.state == "recheck" and taken_at < gate.next_reading_at:
+                local = timezone.localtime(gate.next_reading_at)
+                raise DosingError(
+                    f"Let the client rest: the recheck can be taken from {local:%-I:%M %p} "
+                    f"({int(thresholds.recheck_wait.total_seconds() // 60)} minutes after the "
+                    "last reading)."
+                )
+        elif dose is None:
+            raise DosingError("Post-dose readings are recorded after the dose is given.")
+        elif taken_at < dose.given_at:
+            raise DosingError("A post-dose reading is taken after the time the dose was given.")
+        reading = BloodPressureReading.objects.create(
+            session=locked,
+            moment=moment,
+            systolic=systolic,
+            diastolic=diastolic,
+            pulse=pulse,
+            taken_at=taken_at,
+            result=rules.classify(systolic, diastolic, thresholds),
+            defer_systolic=thresholds.defer_systolic,
+            defer_diastolic=thresholds.defer_diastolic,
+            hard_stop_systolic=thresholds.hard_stop_systolic,
+            hard_stop_diastolic=thresholds.hard_stop_diastolic,
+            recorded_by=by,
+        )
+        if moment == BloodPressureReading.Moment.PRE_DOSE:
+            readings.append(reading)
+            gate = rules.bp_gate(readings, now=max(now, taken_at), thresholds=thresholds)
+            if gate.state == "deferred":
+                _defer(
+                    locked,
+                    chart,
+                    reason=DosingChart.DeferralReason.BP_HARD_STOP
+                    if gate.hard_stop
+                    else DosingChart.DeferralReason.BP_HIGH,
+                    note=gate.message,
+                    now=now,
+                    by=by,
+                )
+                if gate.hard_stop:
+                    PrescriberNotice.objects.create(
+                        session=locked,
+                        reason=(
+                            f"Inform the prescriber: pre-dose blood pressure {systolic}/"
+                            f"{diastolic} was at or above the hard stop; the dose was deferred."
+                        ),
+                    )
+    return reading
+
+
+def _defer(
+    session: Session, chart: DosingChart, *, reason: str, note: str, now: datetime, by: User
+) -> None:
+    chart.outcome = DosingChart.Outcome.DEFERRED
+    chart.deferred_at = now
+    chart.deferral_reason = reason
+    chart.deferral_note = note
+    chart.save()
+    session.status = SessionStatus.COMPLETED
+    session.status_changed_at = now
+    session.status_changed_by = by
+    session.save()
+
+
+def chart_defer(*, session: Session, by: User, note: str, now: datetime | None = None):
+    """Defer the dose for a reason other than blood pressure (the client is unwell, no chaperone,
+    the client decides not to go ahead). Only before the dose."""
+    now = now or timezone.now()
+    note = _text(note, "reason", 2000)
+    if not note:
+        raise DosingError("Give the reason for deferring the dose.")
+    with transaction.atomic():
+        locked = _locked(session, by)
+        chart = _chart(locked)
+        _open(chart)
+        if dose_for(locked) is not None:
+            raise DosingError("The dose has been given: it can no longer be deferred.")
+        _defer(locked, chart, reason=DosingChart.DeferralReason.OTHER, note=note, now=now, by=by)
+    return chart
+
+
+def dose_record(
+    *,
+    session: Session,
+    by: User,
+    given_at: datetime,
+    dose_mg: int,
+    tablets: int,
+    mismatch_reason: str = "",
+    hold_minutes: int | None = None,
+    eye_mask: bool = False,
+    music: bool = False,
+    setting_notes: str = "",
+    now: datetime | None = None,
+) -> DoseAdministration:
+    """R10 phase 2: the client self-administers their prescribed tablets.
+
+    Gates, checked here whatever the page showed: the preparation done (R10); an in-range
+    pre-dose reading taken at most 30 minutes before ``given_at`` and no higher reading since
+    (R11-R13; also a PostgreSQL trigger); the prescription in force, approved, not expired, with a
+    dose left (R3, R5); the interval since the last dose (R6). A dose or tablet count that differs
+    from the prescription needs an explanation (R4). The dose counts against the prescription,
+    moves a course in preparation to dosing (R1), and is published to other apps
+    (signals.dose_recorded in this transaction, signals.dose_committed after it)."""
+    now = now or timezone.now()
+    _not_future(given_at, now, "time given")
+    hold_minutes = hold_minutes or settings_reader.current().dose_hold_minutes
+    if not 5 <= hold_minutes <= 20:
+        raise DosingError("The hold time must be between 5 and 20 minutes.")
+    if dose_mg < 1 or tablets < 1:
+        raise DosingError("Enter the dose in mg and the number of tablets.")
+    mismatch_reason = _text(mismatch_reason, "explanation", 2000)
+    with transaction.atomic():
+        locked = _locked(session, by)
+        chart = _chart(locked)
+        _open(chart)
+        if dose_for(locked) is not None:
+            raise DosingError("The dose for this session has already been recorded.")
+        if chart.preparation_done_at is None:
+            raise DosingError(
+                "Complete the preparation (intention, fasting, chaperone) before the dose."
+            )
+        readings = list(locked.bp_readings.order_by("taken_at", "id"))
+        gate = rules.bp_gate(
+            [r for r in readings if r.taken_at <= given_at],
+            now=given_at,
+            thresholds=rules.Thresholds.current(),
+        )
+        later_high = [r for r in readings if r.taken_at > given_at and r.result != "in_range"]
+        if gate.state != "open" or later_high:
+            raise DosingError(
+                "The dose cannot be given: it needs a pre-dose blood pressure in range taken in "
+                "the 30 minutes before the time given. " + gate.message
+            )
+        problems = _prescription_problems(
+            locked, on=selectors.clinic_date(given_at), exclude_session_id=locked.pk
+        )
+        prescription = current_prescription(client=locked.client)
+        if problems:
+            raise DosingError("The dose cannot be given: " + " ".join(problems))
+        if (
+            dose_mg != prescription.dose_mg or tablets != prescription.tablets_per_dose
+        ) and not mismatch_reason:
+            raise DosingError(
+                f"The prescription is {prescription.dose_mg} mg as {prescription.tablets_per_dose}"
+                f" tablet{'s' if prescription.tablets_per_dose != 1 else ''}. Explain why the dose "
+                f"given ({dose_mg} mg, {tablets} tablet{'s' if tablets != 1 else ''}) differs."
+            )
+        if locked.course.phase == Phase.PREPARATION:
+            # R1: the first dose moves the course into dosing (its preconditions are R2, R3,
+            # checked again there).
+            from patients.courses.services import CourseError, course_advance
+
+            try:
+                course_advance(course=locked.course, to_phase=Phase.DOSING, by=by)
+            except CourseError as error:
+                raise DosingError(str(error)) from error
+        elif locked.course.phase != Phase.DOSING:
+            raise DosingError(
+                f"The course is {locked.course.get_phase_display().lower()}: no dose can be "
+                "recorded in it."
+            )
+        try:
+            with transaction.atomic():
+                dose = DoseAdministration.objects.create(
+                    session=locked,
+                    prescription=prescription,
+                    pre_dose_reading=gate.reading,
+                    given_at=given_at,
+                    dose_mg=dose_mg,
+                    tablets=tablets,
+                    mismatch_reason=mismatch_reason,
+                    hold_minutes=hold_minutes,
+                    eye_mask=bool(eye_mask),
+                    music=bool(music),
+                    setting_notes=_text(setting_notes, "set and setting", 2000),
+                    recorded_by=by,
+                )
+        except IntegrityError as error:
+            raise DosingError(
+                "The dose cannot be given: the database refused it (no in-range pre-dose "
+                "blood pressure from the last 30 minutes)."
+            ) from error
+        signals.dose_recorded.send(sender=DoseAdministration, dose=dose)
+        dose_id = dose.pk
+        transaction.on_commit(
+            lambda: signals.dose_committed.send(sender=DoseAdministration, dose_id=dose_id)
+        )
+    return dose
+
+
+def dose_hold_end(
+    *,
+    session: Session,
+    by: User,
+    spat_at: datetime,
+    swallowed: bool,
+    now: datetime | None = None,
+) -> DoseAdministration:
+    """R10: the time the client spat out the dissolved tablets, and whether some was swallowed."""
+    now = now or timezone.now()
+    _not_future(spat_at, now, "time spat out")
+    with transaction.atomic():
+        locked = _locked(session, by)
+        _open(_chart(locked))
+        dose = dose_for(locked)
+        if dose is None:
+            raise DosingError("Record the dose before the end of the hold.")
+        if spat_at < dose.given_at:
+            raise DosingError("The time spat out must be after the time the dose was given.")
+        if spat_at > dose.given_at + timedelta(minutes=60):
+            raise DosingError("The time spat out must be within an hour of the time given.")
+        dose.spat_at = spat_at
+        dose.swallowed = bool(swallowed)
+        dose.save()
+    return dose
+
+
+def adverse_event_record(
+    *,
+    session: Session,
+    by: User,
+    kind: str,
+    severity: str,
+    noticed_at: datetime,
+    description: str = "",
+    rescue_medication: str = "",
+    now: datetime | None = None,
+) -> AdverseEvent:
+    """An adverse event during the session (nausea, vomiting, dizziness, anxiety, elevated blood
+    pressure, other), with its severity and any rescue medication."""
+    now = now or timezone.now()
+    _not_future(noticed_at, now, "time noticed")
+    if kind not in AdverseEvent.Kind.values:
+        raise DosingError("Choose what happened.")
+    if severity not in AdverseEvent.Severity.values:
+        raise DosingError("Choose how severe it was.")
+    description = _text(description, "description", 2000)
+    if kind == AdverseEvent.Kind.OTHER and not description:
+        raise DosingError("Describe what happened.")
+    with transaction.atomic():
+        locked = _locked(session, by)
+        chart = _chart(locked)
+        if chart.outcome == DosingChart.Outcome.DISCHARGED:
+            raise DosingError("The client has been discharged: this chart is closed.")
+        return AdverseEvent.objects.create(
+            session=locked,
+            kind=kind,
+            severity=severity,
+            noticed_at=noticed_at,
+            description=description,
+            rescue_medication=_text(rescue_medication, "rescue medication", 200),
+            recorded_by=by,
+        )
+
+
+def chart_return_save(
+    *,
+    session: Session,
+    by: User,
+    return_notes: str,
+    chaperone_name: str,
+    chaperone_phone: str,
+    pickup_at: datetime | None,
+) -> DosingChart:
+    """R10 phase 3: processing notes and the chaperone who takes the client home (R15)."""
+    with transaction.atomic():
+        locked = _locked(session, by)
+        chart = _chart(locked)
+        _open(chart)
+        chart.return_notes = _text(return_notes, "notes")
+        chart.chaperone_name = _text(chaperone_name, "chaperone's name", 150)
+        chart.chaperone_phone = _text(chaperone_phone, "chaperone's phone", 32)
+        chart.pickup_at = pickup_at
+        chart.save()
+    return chart
+
+
+def discharge(*, session: Session, by: User, now: datetime | None = None) -> DosingChart:
+    """R15: discharge the client, not before a chaperone (name and pickup time) is recorded and
+    not before the minimum observation time after the dose. Completes the session."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _locked(session, by)
+        chart = _chart(locked)
+        _open(chart)
+        state = chart_state(session=locked, now=now)
+        dose = state.dose
+        if dose is None:
+            raise DosingError(
+                "No dose has been given. Defer the dose instead if the client is leaving."
+            )
+        blockers = rules.discharge_blockers(
+            given_at=dose.given_at,
+            deferred=False,
+            chaperone_name=chart.chaperone_name,
+            pickup_at=chart.pickup_at,
+            discharge_at=now,
+            thresholds=state.thresholds,
+        )
+        if blockers:
+            raise DosingError("Not ready for discharge: " + " ".join(blockers))
+        chart.outcome = DosingChart.Outcome.DISCHARGED
+        chart.discharged_at = now
+        chart.discharged_by = by
+        chart.save()
+        locked.status = SessionStatus.COMPLETED
+        locked.status_changed_at = now
+        locked.status_changed_by = by
+        locked.save()
+    return chart
+
+
+def prescriber_notice_done(
+    *, notice: PrescriberNotice, by: User, note: str, now: datetime | None = None
+) -> PrescriberNotice:
+    """R13: record that the prescriber was informed, how, by whom and when."""
+    note = _text(note, "note", 500)
+    if not note:
+        raise DosingError("Say how the prescriber was informed (e.g. phone call, secure message).")
+    with transaction.atomic():
+        _locked(notice.session, by)
+        locked = PrescriberNotice.objects.select_for_update().get(pk=notice.pk)
+        if locked.done_at is not None:
+            raise DosingError("This has already been recorded as done.")
+        locked.done_at = now or timezone.now()
+        locked.done_by = by
+        locked.done_note = note
+        locked.save()
+    return locked

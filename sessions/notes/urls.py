@@ -1,0 +1,13 @@
+"""A session's notes, under clients/<client_id>/sessions/<session_id>/note/ (namespace
+patients:sessions)."""
+
+from django.urls import path
+
+from sessions.notes import views as note_views
+
+urlpatterns = [
+    path("", note_views.note_save, name="note_save"),
+    path("sign/", note_views.note_sign, name="note_sign"),
+    path("addendum/", note_views.note_addendum, name="note_addendum"),
+    path("private/", note_views.private_note_save, name="private_note_save"),
+]

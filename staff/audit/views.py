@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accounts.access import admin_required
+from staff.audit import selectors
+from staff.audit.forms import AuditFilterForm
+
+PAGE_SIZE = 50
+KINDS = {"views": "Record views", "changes": "Changes"}
+
+
+@admin_required
+@require_GET
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """R22: admins browse who viewed and who changed which client record. Read-only: there is no
+    page, form or URL that edits or deletes an audit row."""
+    kind = request.GET.get("kind") if request.GET.get("kind") in KINDS else "views"
+    form = AuditFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    filters = {key: value for key, value in filters.items() if value}
+    rows = (
+        selectors.access_events(**filters)
+        if kind == "views"
+        else selectors.change_entries(**filters)
+    )
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    if kind == "changes":
+        page.object_list = list(page.object_list)
+        selectors.describe_changes(page.object_list)
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("kind", None)
+    return render(
+        request,
+        "audit/audit_log.html",
+        {
+            "form": form,
+            "kind": kind,
+            "kinds": KINDS,
+            "page": page,
+            "filter_query": query.urlencode(),
+        },
+    )
