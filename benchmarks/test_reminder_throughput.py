@@ -69,7 +69,8 @@ def test_reminder_dispatch_throughput(services, capsys):
                 f"  rows: {rows.filter(status=ReminderStatus.SENT).count()} sent, "
                 f"attempts > 1: {rows.filter(attempts__gt=1).count()}"
             )
-        assert not duplicates and extra == 0
+        assert not duplicates
+        assert extra == 0
         assert sink.count == REMINDERS
         assert set(sink.message_ids()) == set(rows.values_list("message_id", flat=True))
     finally:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 
-from accounts.models import User
 from clinic import settings_reader
 from clinic.models import ClinicSettings
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 def clinic_settings_update(*, by: User, **values) -> ClinicSettings:

@@ -96,7 +96,7 @@ def _dose_day(
     if not dose:
         return session
     given = start + timedelta(minutes=readings[-1][3] + 5)
-    prescription = client.prescriptions.get(superseded_at__isnull=True)
+    prescription = client.prescriptions.in_force().get()
     dosing_services.dose_record(
         session=session,
         by=by,

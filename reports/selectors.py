@@ -98,9 +98,7 @@ def _count(queryset: QuerySet, group: str) -> Coalesce:
 
 def _alert_exists(now: datetime) -> dict[str, Exists]:
     today = timezone.localdate(now)
-    current_rx = Prescription.objects.filter(
-        client=OuterRef("client_id"), superseded_at__isnull=True
-    )
+    current_rx = Prescription.objects.in_force().filter(client=OuterRef("client_id"))
     return {
         # R20: an item-9 answer above zero raises an alert; open until acknowledged.
         "item9": Exists(
@@ -141,9 +139,7 @@ def course_queryset(
     """The active courses ``user`` may see (admin: all; therapist: their caseload), filtered,
     sorted, each annotated with its numbers. One query when evaluated."""
     now = now or timezone.now()
-    current_rx = Prescription.objects.filter(
-        client=OuterRef("client_id"), superseded_at__isnull=True
-    )
+    current_rx = Prescription.objects.in_force().filter(client=OuterRef("client_id"))
     last_dose = DoseAdministration.objects.filter(session__course=OuterRef("pk")).order_by(
         "-given_at"
     )
@@ -156,18 +152,14 @@ def course_queryset(
         .annotate(
             # R2
             prep_done=_count(
-                Session.objects.filter(
-                    course=OuterRef("pk"),
-                    kind=SessionKind.PREPARATION,
-                    status=SessionStatus.COMPLETED,
-                ),
+                Session.objects.filter(course=OuterRef("pk")).completed_preparation(),
                 "course",
             ),
             # R5: doses counted against the prescription in force.
             doses_used=_count(
                 DoseAdministration.objects.filter(
+                    prescription__in=Prescription.objects.in_force(),
                     prescription__client=OuterRef("client_id"),
-                    prescription__superseded_at__isnull=True,
                 ),
                 "prescription",
             ),

@@ -155,7 +155,7 @@ def dose_given(session: Session, *, given_at=None, prescription=None):
     from sessions.models import BloodPressureReading, DoseAdministration
 
     if prescription is None:
-        from patients.courses.selectors import current_prescription
+        from patients.referrals.selectors import current_prescription
 
         prescription = current_prescription(client=session.client)
     given_at = given_at or session.starts_at + timedelta(minutes=30)

@@ -5,7 +5,7 @@ tests can state the numbers outright."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -13,7 +13,7 @@ from patients.models import Phase
 from patients.models.courses import CLOSED_PHASES
 
 if TYPE_CHECKING:
-    from patients.models import Prescription
+    from patients.models import Prescription, TreatmentCourse
 
 # R1: the forward path. On hold and discontinued are reachable from any active phase.
 FORWARD: dict[str, str] = {
@@ -147,3 +147,80 @@ def next_dose_date(
     if last_dose_on is None or min_days_between_doses is None:
         return None
     return max(last_dose_on + timedelta(days=min_days_between_doses), today)
+
+
+# --- What the course page offers ---------------------------------------------------------------
+
+
+@dataclass
+class Action:
+    """One phase change the course page may offer. ``possible`` False: the page shows
+    ``blockers`` (what is missing) instead of a button."""
+
+    kind: str
+    to_phase: str
+    label: str
+    possible: bool
+    blockers: list[str] = field(default_factory=list)
+    needs_reason: bool = False
+    confirm: bool = False
+
+
+_FORWARD_LABELS = {
+    Phase.REFERRAL: "Move to referral",
+    Phase.PREPARATION: "Start preparation",
+    Phase.DOSING: "Start dosing",
+    Phase.COMPLETE: "Mark the course complete",
+}
+
+
+def allowed_actions(*, course: TreatmentCourse, facts: CourseFacts) -> list[Action]:
+    """What the page offers now, in order: the next step (possible, or blocked with the reasons),
+    resume, on hold, discontinue. Nothing for a closed course. No query."""
+    if course.phase in CLOSED_PHASES:
+        return []
+    actions = []
+    if course.phase == Phase.ON_HOLD:
+        back = course.phase_before_hold
+        blockers = entry_blockers(back, facts)
+        actions.append(
+            Action(
+                kind="resume",
+                to_phase=back,
+                label=f"Resume {Phase(back).label.lower()}",
+                possible=not blockers,
+                blockers=blockers,
+            )
+        )
+    else:
+        following = FORWARD[course.phase]
+        blockers = entry_blockers(following, facts)
+        actions.append(
+            Action(
+                kind="forward",
+                to_phase=following,
+                label=_FORWARD_LABELS[following],
+                possible=not blockers,
+                blockers=blockers,
+            )
+        )
+        actions.append(
+            Action(
+                kind="hold",
+                to_phase=Phase.ON_HOLD,
+                label="Put on hold",
+                possible=True,
+                needs_reason=True,
+            )
+        )
+    actions.append(
+        Action(
+            kind="discontinue",
+            to_phase=Phase.DISCONTINUED,
+            label="Discontinue the course",
+            possible=True,
+            needs_reason=True,
+            confirm=True,
+        )
+    )
+    return actions

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from django.db.models import Case, IntegerField, Max, QuerySet, Value, When
 from django.utils import timezone
@@ -28,6 +27,7 @@ from patients.models import (
 from patients.models.courses import CLOSED_PHASES
 from patients.models.questionnaires import Instrument
 from patients.questionnaires import scoring
+from patients.referrals.selectors import current_prescription
 from sessions.models import (
     AdverseEvent,
     BloodPressureReading,
@@ -38,10 +38,6 @@ from sessions.models import (
     SessionStatus,
 )
 
-if TYPE_CHECKING:
-    from patients.courses.services import Action
-
-
 # --- Counts from the sessions app --------------------------------------------------------------
 
 
@@ -50,14 +46,12 @@ def doses_used(prescription: Prescription | None) -> int:
     One COUNT query; none without a prescription."""
     if prescription is None:
         return 0
-    return DoseAdministration.objects.filter(prescription=prescription).count()
+    return DoseAdministration.objects.counted_against(prescription).count()
 
 
 def prep_sessions_completed(course: TreatmentCourse) -> int:
     """R2: completed preparation sessions of ``course``. One COUNT query."""
-    return Session.objects.filter(
-        course=course, kind=SessionKind.PREPARATION, status=SessionStatus.COMPLETED
-    ).count()
+    return Session.objects.filter(course=course).completed_preparation().count()
 
 
 def last_dose_on(course: TreatmentCourse) -> date | None:
@@ -70,16 +64,6 @@ def last_dose_on(course: TreatmentCourse) -> date | None:
 
 
 # --- Facts and numbers --------------------------------------------------------------------------
-
-
-def current_prescription(*, client: Client) -> Prescription | None:
-    """The client's prescription in force (the one not superseded), with its referral and
-    prescriber. One query."""
-    return (
-        Prescription.objects.filter(client=client, superseded_at__isnull=True)
-        .select_related("referral", "prescriber")
-        .first()
-    )
 
 
 def course_facts(
@@ -444,7 +428,7 @@ class CourseDetail:
     numbers: CourseNumbers
     stepper: list[Step]
     timeline: list[Event]
-    actions: list[Action] = field(default_factory=list)
+    actions: list[course_rules.Action] = field(default_factory=list)
     # Where a hold or a discontinuation stopped the course, for the stepper and the banner.
     stopped_at: str = ""
     # The latest phase change (its date and reason explain a hold or a discontinuation).
@@ -455,8 +439,6 @@ def course_detail(*, course: TreatmentCourse, today: date | None = None) -> Cour
     """Everything the course page shows. Nine queries whatever the history's length (eight
     without a prescription): transitions, the four of course_facts, flags, the dosing sessions
     with their doses and charts, the linked referral's transitions, its prescriptions."""
-    from patients.courses.services import allowed_actions
-
     transitions = list(course.transitions.select_related("by").order_by("at", "id"))
     facts = course_facts(course=course, today=today)
     referral_transitions: list[ReferralTransition] = []
@@ -480,7 +462,7 @@ def course_detail(*, course: TreatmentCourse, today: date | None = None) -> Cour
         numbers=_numbers(course, facts, _open_flags(course.client), _latest_dose_on(dosing)),
         stepper=stepper(course, stopped_at=stopped_at),
         timeline=_timeline(course, transitions, referral_transitions, prescriptions, dosing),
-        actions=allowed_actions(course=course, facts=facts),
+        actions=course_rules.allowed_actions(course=course, facts=facts),
         stopped_at=stopped_at,
         last_change=transitions[-1] if transitions else None,
     )

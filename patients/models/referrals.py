@@ -4,6 +4,8 @@ prescribes (R21); the app records what the prescriber decided."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -117,6 +119,14 @@ class ReferralTransition(models.Model):
         return {"client_id": self.referral.client_id}
 
 
+class PrescriptionQuerySet(models.QuerySet["Prescription"]):
+    def in_force(self, *, on: date | None = None) -> PrescriptionQuerySet:
+        """R3/R4: the prescriptions not superseded by a renewal or a new referral (at most one per
+        client, a constraint below); with ``on``, only those still valid on that date."""
+        in_force = self.filter(superseded_at__isnull=True)
+        return in_force if on is None else in_force.filter(valid_until__gte=on)
+
+
 class Prescription(models.Model):
     """R4: what the prescriber authorised. Never edited once a dose has used it; a renewal or a
     change is a new prescription that supersedes this one."""
@@ -162,6 +172,8 @@ class Prescription(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PrescriptionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-received_on", "-id"]

@@ -91,8 +91,10 @@ def next_actions(referral: Referral) -> list[str]:
 
 
 def current_prescription(*, client: Client) -> Prescription | None:
+    """The client's prescription in force, with its referral and prescriber. One query."""
     return (
-        Prescription.objects.filter(client=client, superseded_at__isnull=True)
+        Prescription.objects.in_force()
+        .filter(client=client)
         .select_related("prescriber", "referral")
         .first()
     )

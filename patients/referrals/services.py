@@ -226,7 +226,8 @@ def referral_approve(
         # force; the new one replaces it, keeping the old row (R24).
         current = (
             Prescription.objects.select_for_update()
-            .filter(client_id=locked.client_id, superseded_at__isnull=True)
+            .in_force()
+            .filter(client_id=locked.client_id)
             .first()
         )
         if current is not None:

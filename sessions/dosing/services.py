@@ -19,8 +19,8 @@ from django.utils import timezone
 from clinic import settings_reader
 from patients.access import can_change_client
 from patients.courses import rules as course_rules
-from patients.courses.selectors import current_prescription
 from patients.models import Phase
+from patients.referrals.selectors import current_prescription
 from sessions import signals
 from sessions.dosing import rules
 from sessions.dosing.selectors import chart_for, chart_state, dose_for, safety_response

@@ -21,8 +21,8 @@ from django.views.decorators.http import require_POST
 from accounts.access import staff_required
 from clinic import settings_reader
 from patients.access import client_for_view
-from patients.courses.selectors import current_prescription
 from patients.questionnaires.scoring import PHQ_GAD_CHOICES
+from patients.referrals.selectors import current_prescription
 from sessions.dosing import forms, services
 from sessions.dosing.selectors import ChartState, chart_state, session_for_chart
 from sessions.models import BloodPressureReading, DoseAdministration, PrescriberNotice, Session
@@ -97,7 +97,8 @@ def _dose_number(session: Session, prescription) -> int | None:
     if prescription is None:
         return None
     before = (
-        DoseAdministration.objects.filter(prescription=prescription, given_at__lt=session.starts_at)
+        DoseAdministration.objects.counted_against(prescription)
+        .filter(given_at__lt=session.starts_at)
         .exclude(session=session)
         .count()
     )

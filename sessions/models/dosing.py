@@ -178,6 +178,13 @@ class BloodPressureReading(models.Model):
         return {"client_id": self.session.client_id}
 
 
+class DoseAdministrationQuerySet(models.QuerySet["DoseAdministration"]):
+    def counted_against(self, prescription) -> DoseAdministrationQuerySet:
+        """R5: the doses that use up ``prescription``'s authorised count, whatever the course
+        (``prescription``: a Prescription, or an expression such as OuterRef)."""
+        return self.filter(prescription=prescription)
+
+
 class DoseAdministration(models.Model):
     """R10: the client self-administers their own prescribed tablets. One per dosing session; it
     counts against its prescription (R5). On PostgreSQL a trigger refuses a row whose pre-dose
@@ -207,6 +214,8 @@ class DoseAdministration(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DoseAdministrationQuerySet.as_manager()
 
     class Meta:
         ordering = ["given_at", "id"]

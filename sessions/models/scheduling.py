@@ -30,6 +30,11 @@ class SessionQuerySet(models.QuerySet["Session"]):
         """Sessions that hold their slot (everything but cancelled ones)."""
         return self.exclude(status=SessionStatus.CANCELLED)
 
+    def completed_preparation(self) -> SessionQuerySet:
+        """R2: the preparation sessions that count before a first dose (held and marked
+        completed)."""
+        return self.filter(kind=SessionKind.PREPARATION, status=SessionStatus.COMPLETED)
+
     def overlapping(self, starts_at, ends_at) -> SessionQuerySet:
         # Half-open ranges: a session ending at 10:00 and one starting at 10:00 do not clash.
         return self.filter(starts_at__lt=ends_at, ends_at__gt=starts_at)

@@ -48,11 +48,9 @@ def dose_facts(
     *, course: TreatmentCourse, prescription, before: datetime, exclude_id: int | None = None
 ) -> DoseFacts:
     """Four queries."""
-    prep_done = Session.objects.filter(
-        course=course, kind=SessionKind.PREPARATION, status=SessionStatus.COMPLETED
-    ).count()
+    prep_done = Session.objects.filter(course=course).completed_preparation().count()
     doses_used = (
-        DoseAdministration.objects.filter(prescription=prescription).count()
+        DoseAdministration.objects.counted_against(prescription).count()
         if prescription is not None
         else 0
     )

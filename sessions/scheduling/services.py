@@ -18,9 +18,9 @@ from django.utils import timezone
 from clinic import settings_reader
 from patients.access import can_change_client
 from patients.courses import rules as course_rules
-from patients.courses.selectors import current_prescription
 from patients.models import Client, Phase, TreatmentCourse
 from patients.models.courses import CLOSED_PHASES
+from patients.referrals.selectors import current_prescription
 from sessions.dosing import rules
 from sessions.models import Session, SessionKind, SessionStatus
 from sessions.scheduling import facts as selectors

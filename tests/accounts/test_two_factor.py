@@ -15,7 +15,8 @@ VERIFY = reverse("accounts:two_factor_verify")
 def test_enrolment_shows_a_locally_drawn_qr_code_and_a_text_key(client, therapist):
     sign_in(client, therapist, verified=False)
     body = client.get(SETUP).content.decode()
-    assert "<svg" in body and "data-totp-secret" in body
+    assert "<svg" in body
+    assert "data-totp-secret" in body
     assert "http" not in body.split("<svg", 1)[1].split("</svg>", 1)[0].replace(
         "http://www.w3.org", ""
     )  # the QR code is inline, not fetched from a QR service
@@ -44,7 +45,8 @@ def test_enrolment_confirms_device_verifies_session_and_shows_ten_backup_codes(
     assert response.status_code == 302
     response = client.get(response["Location"])
     codes = response.context["codes"]
-    assert len(codes) == 10 and len(set(codes)) == 10
+    assert len(codes) == 10
+    assert len(set(codes)) == 10
     assert f'href="{target}"' in response.content.decode()
     assert client.get(target).status_code == 200
     # Shown once only.
@@ -93,7 +95,8 @@ def test_regenerating_backup_codes_invalidates_the_old_ones(client, therapist):
     sign_in(client, therapist)
     response = client.post(reverse("accounts:backup_codes"), follow=True)
     new_codes = response.context["codes"]
-    assert len(new_codes) == 10 and old not in new_codes
+    assert len(new_codes) == 10
+    assert old not in new_codes
     assert response.context["remaining"] == 10
 
 

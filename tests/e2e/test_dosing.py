@@ -195,7 +195,8 @@ def test_therapist_runs_a_dosing_session(
         screenshot(page, "dosing-7-discharged")
 
     chart = DosingChart.objects.get(session=session)
-    assert chart.outcome == "discharged" and chart.pickup_at is not None
+    assert chart.outcome == "discharged"
+    assert chart.pickup_at is not None
     assert BloodPressureReading.objects.filter(session=session).count() == 4
     assert DoseAdministration.objects.get(session=session).spat_at is not None
     assert AdverseEvent.objects.filter(session=session).count() == 1

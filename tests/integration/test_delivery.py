@@ -157,9 +157,11 @@ def test_a_real_worker_sends_the_day_1_2_3_reminders_once_each(broker, sink):
     assert len(received) == 3
     for day, message in zip((1, 2, 3), received, strict=True):
         row = IntegrationReminder.objects.get(pk=rows[day].pk)
-        assert row.status == ReminderStatus.SENT and row.attempts == 1
+        assert row.status == ReminderStatus.SENT
+        assert row.attempts == 1
         assert message.message_id == row.message_id
-        assert row.sent_at is not None and row.sent_to == client.email
+        assert row.sent_at is not None
+        assert row.sent_to == client.email
         assert row.variant == "not_booked"
         # Sent on its day, at 10:00 in Los Angeles.
         assert row.sent_at.astimezone(LOS_ANGELES).date() == client_ten_am(day).date()
@@ -172,9 +174,11 @@ def test_a_real_worker_sends_the_day_1_2_3_reminders_once_each(broker, sink):
     therapist = dose.session.therapist
     alerts = [m for m in sink.received if m.recipients == (therapist.email,)]
     assert len(alerts) == 1
-    assert client.first_name not in alerts[0].text and client.last_name not in alerts[0].text
+    assert client.first_name not in alerts[0].text
+    assert client.last_name not in alerts[0].text
     assert "ketamine" not in alerts[0].text.lower()
-    assert sink.count == 4 and not sink.duplicates()
+    assert sink.count == 4
+    assert not sink.duplicates()
 
 
 @pytest.mark.services
@@ -216,13 +220,16 @@ def test_a_booked_session_is_named_and_its_completion_cancels_day_3(broker, sink
     received = to_client(sink, client)
     assert len(received) == 2, [m.subject for m in received]
     for message in received:
-        assert "Friday, March 14" in message.text and "3:00 PM" in message.text
+        assert "Friday, March 14" in message.text
+        assert "3:00 PM" in message.text
         assert_clean(message, client)
     for day in (1, 2):
         row = IntegrationReminder.objects.get(pk=rows[day].pk)
-        assert row.status == ReminderStatus.SENT and row.variant == "booked"
+        assert row.status == ReminderStatus.SENT
+        assert row.variant == "booked"
     day_3 = IntegrationReminder.objects.get(pk=rows[3].pk)
-    assert day_3.status == ReminderStatus.CANCELLED and day_3.sent_at is None
+    assert day_3.status == ReminderStatus.CANCELLED
+    assert day_3.sent_at is None
     assert day_3.attempts == 0
     # Booked in time: the therapist's check was cancelled, no alert e-mail.
     assert sink.count == 2
@@ -273,7 +280,8 @@ def test_thirty_concurrent_dispatchers_send_200_reminders_once_each(sink):
     for thread in threads:
         thread.join(timeout=60)
     assert not errors, errors
-    assert sorted(claims) == sorted(ids) and set(claims.values()) == {1}
+    assert sorted(claims) == sorted(ids)
+    assert set(claims.values()) == {1}
     assert_each_sent_once([sink], ids)
     assert set(
         IntegrationReminder.objects.filter(pk__in=ids).values_list("attempts", flat=True)
@@ -348,7 +356,8 @@ def test_a_worker_killed_mid_batch_leaves_nothing_unsent_and_nothing_twice(broke
             dispatch_due_reminders.delay()
             time.sleep(1)
         time.sleep(0.3)
-        assert sink.count == 100 and not sink.duplicates()
+        assert sink.count == 100
+        assert not sink.duplicates()
         assert_each_sent_once([sink], ids)
         # The stuck ones were taken over after the lease: a second attempt, same Message-ID.
         assert set(rows.filter(id__in=stuck).values_list("attempts", flat=True)) == {2}
@@ -412,8 +421,10 @@ def test_a_451_reply_retries_with_a_growing_capped_backoff_then_fails(sink, sett
         result = dispatch.dispatch_due(now=now)
         assert (result.claimed, result.retried) == (1, 1)
         row = IntegrationReminder.objects.get(pk=pk)
-        assert row.status == ReminderStatus.PENDING and row.attempts == attempt
-        assert "451" in row.last_error and "Mailbox busy" in row.last_error
+        assert row.status == ReminderStatus.PENDING
+        assert row.attempts == attempt
+        assert "451" in row.last_error
+        assert "Mailbox busy" in row.last_error
         waits.append((row.not_before - now).total_seconds())
         # Not before its time.
         assert dispatch.dispatch_due(now=row.not_before - timedelta(seconds=1)).claimed == 0
@@ -423,9 +434,12 @@ def test_a_451_reply_retries_with_a_growing_capped_backoff_then_fails(sink, sett
     result = dispatch.dispatch_due(now=now)
     assert result.failed == 1
     row = IntegrationReminder.objects.get(pk=pk)
-    assert row.status == ReminderStatus.FAILED and row.attempts == 5
-    assert "451" in row.last_error and row.sent_at is None
-    assert sink.attempts == 5 and sink.count == 0
+    assert row.status == ReminderStatus.FAILED
+    assert row.attempts == 5
+    assert "451" in row.last_error
+    assert row.sent_at is None
+    assert sink.attempts == 5
+    assert sink.count == 0
     assert dispatch.dispatch_due(now=now + timedelta(hours=1)).claimed == 0
 
 
@@ -436,8 +450,10 @@ def test_a_550_reply_fails_at_once_with_the_error(sink):
     [pk] = due_reminders(1, now=timezone.now())
     assert dispatch.dispatch_due().failed == 1
     row = IntegrationReminder.objects.get(pk=pk)
-    assert row.status == ReminderStatus.FAILED and row.attempts == 1
-    assert "550" in row.last_error and "Message rejected" in row.last_error
+    assert row.status == ReminderStatus.FAILED
+    assert row.attempts == 1
+    assert "550" in row.last_error
+    assert "Message rejected" in row.last_error
     assert dispatch.dispatch_due(now=timezone.now() + timedelta(days=1)).claimed == 0
     assert sink.attempts == 1
 
@@ -465,7 +481,8 @@ def test_no_server_listening_is_transient(settings):
     [pk] = due_reminders(1, now=now)
     assert dispatch.dispatch_due(now=now).retried == 1
     row = IntegrationReminder.objects.get(pk=pk)
-    assert row.status == ReminderStatus.PENDING and row.attempts == 1
+    assert row.status == ReminderStatus.PENDING
+    assert row.attempts == 1
     assert row.not_before == now + timedelta(seconds=60)
     assert "ConnectionRefusedError" in row.last_error
 
@@ -479,11 +496,13 @@ def test_a_deferred_recipient_is_transient(sink):
     [pk] = due_reminders(1, now=now)
     assert dispatch.dispatch_due(now=now).retried == 1
     row = IntegrationReminder.objects.get(pk=pk)
-    assert row.status == ReminderStatus.PENDING and row.attempts == 1
+    assert row.status == ReminderStatus.PENDING
+    assert row.attempts == 1
     assert row.last_error == "The address was deferred: 451"
     sink.rcpt_reply = None
     assert dispatch.dispatch_due(now=row.not_before).sent == 1
-    assert sink.count == 1 and sink.received[0].message_id == row.message_id
+    assert sink.count == 1
+    assert sink.received[0].message_id == row.message_id
 
 
 @pytest.mark.services
@@ -524,6 +543,8 @@ def test_a_row_taken_over_after_the_lease_is_not_sent_by_its_first_claimer(sink,
         assert dispatch.deliver(pk, slow_token, now=later) == "lost"
         assert sink.count == 0
         assert dispatch.deliver(pk, fast_token, now=later) == "sent"
-    assert sink.count == 1 and not sink.duplicates()
+    assert sink.count == 1
+    assert not sink.duplicates()
     row = IntegrationReminder.objects.get(pk=pk)
-    assert row.status == ReminderStatus.SENT and row.attempts == 2
+    assert row.status == ReminderStatus.SENT
+    assert row.attempts == 2

@@ -65,7 +65,8 @@ def test_a_dose_makes_three_client_reminders_and_one_therapist_check(client_reco
     assert check.status == ReminderStatus.PENDING
     # One fixed Message-ID per row, made with it (the idempotency key of the e-mail).
     ids = [row.message_id for row in [*rows, check]]
-    assert len(set(ids)) == 4 and all(value.startswith("<") for value in ids)
+    assert len(set(ids)) == 4
+    assert all(value.startswith("<") for value in ids)
 
 
 def test_the_plan_is_written_in_the_doses_transaction(client_record):
@@ -95,12 +96,21 @@ def test_the_plan_is_written_in_the_doses_transaction(client_record):
         class Abandon(Exception):
             pass
 
-        with pytest.raises(Abandon), transaction.atomic():
-            dose_record(
-                session=other, by=other.therapist, given_at=given, now=given, dose_mg=100, tablets=1
-            )
-            assert IntegrationReminder.objects.filter(dose__session=other).count() == 4
-            raise Abandon
+        def dose_then_roll_back():
+            with transaction.atomic():
+                dose_record(
+                    session=other,
+                    by=other.therapist,
+                    given_at=given,
+                    now=given,
+                    dose_mg=100,
+                    tablets=1,
+                )
+                assert IntegrationReminder.objects.filter(dose__session=other).count() == 4
+                raise Abandon
+
+        with pytest.raises(Abandon):
+            dose_then_roll_back()
     assert not DoseAdministration.objects.filter(session=other).exists()
     assert not IntegrationReminder.objects.filter(client=other.client).exists()
 
@@ -261,7 +271,8 @@ def test_an_archived_clients_reminders_are_cancelled_at_send_time(client_record,
             by=client_record.primary_therapist, client=client_record, reason="Moved away"
         )
     result = dispatch(at(1, 10, 1))
-    assert result.sent == 0 and result.cancelled == 2  # day 1 and the therapist's check
+    assert result.sent == 0
+    assert result.cancelled == 2  # day 1 and the therapist's check
     assert mailoutbox == []
     assert set(
         IntegrationReminder.objects.filter(dose=dose, status="cancelled").values_list(

@@ -79,10 +79,12 @@ def test_anonymous_is_sent_to_sign_in(client, alert, plan):
     failed = shape(plan[1]["1"], ReminderStatus.FAILED)
     for path, method in ((LIST, "get"), (resend_url(failed), "post"), (ack_url(alert), "post")):
         response = getattr(client, method)(path)
-        assert response.status_code == 302 and "/accounts/login/" in response["Location"], path
+        assert response.status_code == 302, path
+        assert "/accounts/login/" in response["Location"], path
     failed.refresh_from_db()
     alert.refresh_from_db()
-    assert failed.status == ReminderStatus.FAILED and alert.acknowledged_at is None
+    assert failed.status == ReminderStatus.FAILED
+    assert alert.acknowledged_at is None
 
 
 def test_list_by_role(client, therapist, other_therapist, admin_user, client_record, alert):
@@ -156,7 +158,8 @@ def test_send_again_queues_a_failed_reminder_once(as_user, therapist, plan):
     web = as_user(therapist)
     back = LIST + "?status=failed"
     first = post(web, resend_url(failed), {"next": back})
-    assert first.status_code == 302 and first["Location"] == back
+    assert first.status_code == 302
+    assert first["Location"] == back
     assert flashed(first) == ["The reminder to Maya Patel will be sent again within a minute."]
     failed.refresh_from_db()
     assert (failed.status, failed.attempts, failed.last_error) == ("pending", 0, "")
@@ -166,7 +169,8 @@ def test_send_again_queues_a_failed_reminder_once(as_user, therapist, plan):
     assert second["Location"] == back
     assert flashed(second) == ["This reminder is due: only a failed reminder can be sent again."]
     failed.refresh_from_db()
-    assert failed.status == ReminderStatus.PENDING and failed.not_before == queued_at
+    assert failed.status == ReminderStatus.PENDING
+    assert failed.not_before == queued_at
     assert IntegrationReminder.objects.filter(dose=plan[0], status="pending").count() == 4
 
 
@@ -238,10 +242,12 @@ def test_acknowledge_records_who_and_when(as_user, therapist, alert):
     assert response["Location"] == LIST + "?status=sent"
     assert flashed(response) == ["Alert acknowledged. Your name and the time are recorded."]
     alert.refresh_from_db()
-    assert alert.acknowledged_by == therapist and alert.acknowledged_at == at
+    assert alert.acknowledged_by == therapist
+    assert alert.acknowledged_at == at
     page = words(web.get(LIST))
     assert "Every recent dose has an integration session booked" in page
-    assert "Alert closed" in page and "by Sam Rivera" in page
+    assert "Alert closed" in page
+    assert "by Sam Rivera" in page
     # Twice: refused with the service's words.
     again = post(web, ack_url(alert))
     assert flashed(again) == ["This alert was already acknowledged."]
@@ -339,8 +345,10 @@ def test_rows_show_what_happened_never_the_email(as_user, therapist, plan):
     shape(rows["check"], ReminderStatus.SENT)
     response = as_user(therapist).get(LIST)
     page = words(response)
-    assert "Day 1 to the client" in page and "24-hour check for the therapist" in page
-    assert "Asked to book a session" in page and "Session reminder" in page
+    assert "Day 1 to the client" in page
+    assert "24-hour check for the therapist" in page
+    assert "Asked to book a session" in page
+    assert "Session reminder" in page
     assert "No session booked: therapist alerted" in page
     # R25: staff see what kind of message went out, never its text.
     assert "please book your next session" not in page
@@ -354,7 +362,8 @@ def test_newest_doses_first_and_paginated(as_user, therapist, client_record):
         IntegrationReminderFactory(dose=old, day=day)
     new_row = IntegrationReminderFactory(dose=new, day=1)
     rows = list(selectors.reminders_for(therapist))
-    assert rows[0] == new_row and [r.day for r in rows[1:]] == [1, 2, 3]
+    assert rows[0] == new_row
+    assert [r.day for r in rows[1:]] == [1, 2, 3]
     for n in range(30):
         IntegrationReminderFactory(dose=dose_for(client_record), day=1 + n % 3)
     web = as_user(therapist)
@@ -406,7 +415,8 @@ def test_navbar_badge_counts_open_alerts_with_one_query(as_user, therapist, aler
     assert response.context["reminder_alert_count"] == 1
     assert "Reminders 1 open alert" in words(response)
     ours = [q["sql"] for q in queries if "integration_integrationreminder" in q["sql"]]
-    assert len(ours) == 1 and "COUNT(" in ours[0].upper()
+    assert len(ours) == 1
+    assert "COUNT(" in ours[0].upper()
 
 
 def test_navbar_badge_is_nothing_for_clients_and_unverified_staff(

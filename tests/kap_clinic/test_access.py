@@ -28,7 +28,8 @@ def test_admin_sees_and_changes_every_client(admin_user, mine, theirs):
 
 def test_therapist_sees_own_caseload_only(therapist, mine, theirs):
     assert list(visible_clients(therapist)) == [mine]
-    assert can_view_client(therapist, mine) and can_change_client(therapist, mine)
+    assert can_view_client(therapist, mine)
+    assert can_change_client(therapist, mine)
     assert not can_view_client(therapist, theirs)
     assert not can_change_client(therapist, theirs)
 

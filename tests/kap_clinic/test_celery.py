@@ -15,10 +15,13 @@ from kap_clinic.celery import app
 
 def test_celery_is_configured_for_safe_delivery():
     conf = app.conf
-    assert conf.task_serializer == "json" and conf.accept_content == ["json"]
+    assert conf.task_serializer == "json"
+    assert conf.accept_content == ["json"]
     assert conf.task_acks_late is True
-    assert conf.task_time_limit and conf.task_soft_time_limit < conf.task_time_limit
-    assert conf.enable_utc is True and conf.timezone == "UTC"
+    assert conf.task_time_limit
+    assert conf.task_soft_time_limit < conf.task_time_limit
+    assert conf.enable_utc is True
+    assert conf.timezone == "UTC"
     assert conf.worker_prefetch_multiplier == 1
 
 

@@ -71,7 +71,8 @@ def test_pages_carry_a_strict_content_security_policy(client):
     response = client.get(reverse("accounts:login"))
     policy = response["Content-Security-Policy"]
     assert "script-src 'self'" in policy  # plus a nonce on pages with a nonce'd inline script
-    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "unsafe-inline" not in policy
+    assert "unsafe-eval" not in policy
     assert "frame-ancestors 'none'" in policy
     assert response["X-Frame-Options"] == "DENY"
     body = response.content.decode()
@@ -117,7 +118,8 @@ def test_seed_demo_is_idempotent_and_covers_every_stage(capsys, settings):
     call_command("seed_demo")
     assert [model.objects.count() for model in models] == counts
     out = capsys.readouterr().out
-    assert "rivera@demo.kapclinic.test" in out and "kap-demo-2026" in out
+    assert "rivera@demo.kapclinic.test" in out
+    assert "kap-demo-2026" in out
     assert User.objects.filter(role="therapist").count() == 2
     assert User.objects.get(email="rivera@demo.kapclinic.test").check_password("kap-demo-2026")
     # One client at each stage that exists so far.

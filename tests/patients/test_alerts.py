@@ -50,7 +50,8 @@ def test_item9_alerts_the_primary_and_shared_therapists_at_once(
     assert {alert.recipient for alert in alerts} == {care_team["primary"], care_team["shared"]}
     for alert in alerts:
         assert alert.kind == Alert.Kind.PHQ9_ITEM9
-        assert alert.client == client_record and alert.response == response
+        assert alert.client == client_record
+        assert alert.response == response
         assert alert.acknowledged_at is None
 
 
@@ -166,11 +167,13 @@ def test_the_recipient_acknowledges_on_the_alerts_page(client, client_record, ca
     response = client.post(reverse("patients:alerts:alert_acknowledge", args=[mine.pk]))
     assert response["Location"] == ALERTS
     mine.refresh_from_db()
-    assert mine.acknowledged_by == care_team["primary"] and mine.acknowledged_at
+    assert mine.acknowledged_by == care_team["primary"]
+    assert mine.acknowledged_at
     # The colleague's own alert stays open: each recipient acknowledges their own.
     assert Alert.objects.get(recipient=care_team["shared"]).acknowledged_at is None
     page = client.get(ALERTS).content.decode()
-    assert "No open safety alerts." in page and "Recently acknowledged" in page
+    assert "No open safety alerts." in page
+    assert "Recently acknowledged" in page
 
 
 def test_acknowledge_rules(client, client_record, care_team, other_therapist, admin_user):
@@ -256,7 +259,8 @@ def test_the_banner_costs_one_count_query(client, client_record, therapist):
     with CaptureQueriesContext(connection) as queries:
         client.get(reverse("accounts:account"))
     alert_queries = [q["sql"] for q in queries if "patients_alert" in q["sql"]]
-    assert len(alert_queries) == 1 and "COUNT(" in alert_queries[0].upper()
+    assert len(alert_queries) == 1
+    assert "COUNT(" in alert_queries[0].upper()
 
 
 # --- Query counts -------------------------------------------------------------------------------

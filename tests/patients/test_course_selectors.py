@@ -24,7 +24,8 @@ def test_summary_without_a_course(client_record):
     html = render_to_string(
         "patients/_course_summary.html", {"client": client_record, "course_summary": None}
     )
-    assert "No treatment course yet." in html and "Open a treatment course" in html
+    assert "No treatment course yet." in html
+    assert "Open a treatment course" in html
 
 
 def test_summary_prefers_the_active_course_and_counts_queries(client_record):
@@ -42,12 +43,14 @@ def test_summary_prefers_the_active_course_and_counts_queries(client_record):
     numbers = summary["numbers"]
     assert (numbers.prep_done, numbers.prep_required) == (0, 3)
     assert (numbers.doses_used, numbers.doses_authorised, numbers.doses_left) == (0, 4, 4)
-    assert numbers.next_dose is None and numbers.next_dose_note == "No dose yet"
+    assert numbers.next_dose is None
+    assert numbers.next_dose_note == "No dose yet"
     assert [s.state for s in summary["stepper"]] == ["done", "stopped", "todo", "todo", "todo"]
     html = render_to_string(
         "patients/_course_summary.html", {"client": client_record, "course_summary": summary}
     )
-    assert "On hold" in html and "Doses: 0 of 4 used" in html
+    assert "On hold" in html
+    assert "Doses: 0 of 4 used" in html
 
 
 def test_stepper_states(db):
@@ -96,9 +99,11 @@ def test_r5_r6_numbers_after_one_real_dose(db):
     assert course.phase == Phase.DOSING
     assert (numbers.doses_used, numbers.doses_authorised, numbers.doses_left) == (1, 6, 5)
     assert numbers.last_dose == date(2025, 3, 12)
-    assert numbers.next_dose == date(2025, 3, 26) and numbers.next_dose_note == ""
+    assert numbers.next_dose == date(2025, 3, 26)
+    assert numbers.next_dose_note == ""
     html = render_to_string("courses/_numbers.html", {"numbers": numbers, "client": course.client})
-    assert "1 of 6" in html and "Mar 26, 2025" in html
+    assert "1 of 6" in html
+    assert "Mar 26, 2025" in html
     assert "last dose Mar 12, 2025; at least 14 days between doses" in html
 
 
@@ -118,9 +123,11 @@ def test_r5_no_next_dose_date_once_every_authorised_dose_is_used(db):
         give_dose(session, at=MORNING + timedelta(minutes=30))
         numbers = course_selectors.course_summary(client=session.client)["numbers"]
     assert (numbers.doses_used, numbers.doses_left) == (1, 0)
-    assert numbers.next_dose is None and numbers.next_dose_note == "None left"
+    assert numbers.next_dose is None
+    assert numbers.next_dose_note == "None left"
     html = render_to_string("courses/_numbers.html", {"numbers": numbers})
-    assert "No dose left" in html and "the prescriber must renew the prescription" in html
+    assert "No dose left" in html
+    assert "the prescriber must renew the prescription" in html
 
 
 def test_r5_doses_count_under_their_prescription_only(db):

@@ -9,7 +9,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from patients.courses import services as course_services
+from patients.courses import rules as course_rules
 from patients.courses.services import CourseError, course_advance, course_open
 from patients.models import CourseTransition, Phase, Referral, TreatmentCourse
 from tests import factories
@@ -215,7 +215,8 @@ def test_an_expired_prescription_blocks_preparation(client_record, therapist):
     with pytest.raises(CourseError, match="prescription expired on"):
         course_advance(course=course, to_phase=Phase.PREPARATION, by=therapist)
     course.refresh_from_db()
-    assert course.phase == Phase.REFERRAL and course.referral is None
+    assert course.phase == Phase.REFERRAL
+    assert course.referral is None
 
 
 def test_a_prescription_valid_until_today_is_still_in_force(client_record, therapist):
@@ -274,7 +275,8 @@ def test_discontinue_needs_a_reason_from_any_active_phase_and_is_final(ready_cli
         course=course, to_phase=Phase.DISCONTINUED, by=therapist, reason="Client chose to stop"
     )
     course.refresh_from_db()
-    assert course.phase == Phase.DISCONTINUED and course.closed_at is not None
+    assert course.phase == Phase.DISCONTINUED
+    assert course.closed_at is not None
     assert course.phase_before_hold == Phase.REFERRAL  # where it stopped, for the stepper
     with pytest.raises(CourseError, match="discontinued and can no longer change"):
         course_advance(course=course, to_phase=Phase.REFERRAL, by=therapist)
@@ -294,7 +296,7 @@ def _actions(course):
 
     return {
         a.kind: a
-        for a in course_services.allowed_actions(course=course, facts=course_facts(course=course))
+        for a in course_rules.allowed_actions(course=course, facts=course_facts(course=course))
     }
 
 
@@ -303,13 +305,15 @@ def test_allowed_actions_in_preparation_block_dosing_with_the_r2_reason(ready_cl
     assert list(actions) == ["forward", "hold", "discontinue"]
     assert not actions["forward"].possible
     assert actions["forward"].blockers == [R2_MESSAGE]
-    assert actions["hold"].needs_reason and actions["discontinue"].confirm
+    assert actions["hold"].needs_reason
+    assert actions["discontinue"].confirm
 
 
 def test_allowed_actions_on_hold_offer_resume_and_discontinue(ready_client):
     actions = _actions(make_course(ready_client, Phase.ON_HOLD, before=Phase.REFERRAL))
     assert list(actions) == ["resume", "discontinue"]
-    assert actions["resume"].possible and actions["resume"].to_phase == Phase.REFERRAL
+    assert actions["resume"].possible
+    assert actions["resume"].to_phase == Phase.REFERRAL
 
 
 def test_allowed_actions_without_intake_explain_what_is_missing(client_record):

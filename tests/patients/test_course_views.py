@@ -177,7 +177,8 @@ def test_preparation_page_shows_dosing_blocked_with_the_reason_and_no_button(
     assert "Start dosing: not possible yet" in page
     assert R2_MESSAGE in page
     assert "Start dosing</button>" not in page
-    assert "Put on hold</button>" in page and "Discontinue the course</button>" in page
+    assert "Put on hold</button>" in page
+    assert "Discontinue the course</button>" in page
     assert "0 of 3" in page  # preparation sessions
     assert "0 of 6" in page  # doses used / authorised
     assert re.search(r'step-current" aria-current="step">.{0,200}Preparation</span>', page)
@@ -262,7 +263,8 @@ def test_discontinue_needs_reason_and_confirmation(as_user, therapist, ready_cli
     course.refresh_from_db()
     assert course.phase == Phase.DISCONTINUED
     page = text(web.get(url("detail", course)))
-    assert "Discontinued</strong> on" in page and "during preparation: Moved" in page
+    assert "Discontinued</strong> on" in page
+    assert "during preparation: Moved" in page
     assert "can no longer change" in page
 
 
@@ -360,7 +362,8 @@ def test_course_page_shows_real_doses_and_the_next_dose_date(as_user, therapist,
         give_dose(session, at=at)
         page = words(as_user(therapist).get(url("detail", session.course)))
     assert "3 of 3" in page  # preparation sessions (R2)
-    assert "1 of 6" in page and "used; 5 left on the prescription" in page  # R5
+    assert "1 of 6" in page
+    assert "used; 5 left on the prescription" in page  # R5
     assert "Mar 26, 2025" in page  # R6: Mar 12 + 14 days
     assert "last dose Mar 12, 2025; at least 14 days between doses" in page
     assert "Preparation → Dosing" in page  # the first dose moved the course (R1)

@@ -55,7 +55,8 @@ def test_invite_accept_and_land_in_the_portal(
     )
     assert response["Location"] == reverse("portal:home")
     new_client.refresh_from_db()
-    assert new_client.user.email == "rosa@example.org" and new_client.user.is_client
+    assert new_client.user.email == "rosa@example.org"
+    assert new_client.user.is_client
     assert client.get(reverse("portal:home")).status_code == 200
     # Single use.
     client.logout()

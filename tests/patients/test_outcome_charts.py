@@ -94,7 +94,8 @@ def test_selector_orders_scores_oldest_first_with_dose_dates_and_bands(therapist
     ]
     assert data["last_day"] == 19
     # R19 bands: PHQ-9 in five, GAD-7 in four, each with its own top.
-    assert phq9["max"] == 27 and gad7["max"] == 21
+    assert phq9["max"] == 27
+    assert gad7["max"] == 21
     assert [(b["low"], b["high"], b["label"]) for b in phq9["bands"]] == [
         (0, 4, "minimal"),
         (5, 9, "mild"),
@@ -145,7 +146,9 @@ def test_course_doses_only_on_the_course_page_every_dose_on_the_client_page(ther
 
 def test_no_scores_no_chart_data(therapist, client_record):
     outcome = outcome_selectors.outcome_chart(client=client_record)
-    assert outcome.rows == [] and outcome.charts == [] and outcome.data == {}
+    assert outcome.rows == []
+    assert outcome.charts == []
+    assert outcome.data == {}
 
 
 # --- The pages ----------------------------------------------------------------------------------
@@ -169,7 +172,8 @@ def test_pages_render_the_chart_data_and_the_table(as_user, therapist, admin_use
     )
     assert [i["key"] for i in data["instruments"]] == ["phq9", "gad7"]
     assert data["doses"][0]["on"] == "Mar 12, 2025"
-    assert 'data-outcome-chart="phq9"' in html and 'data-outcome-chart="gad7"' in html
+    assert 'data-outcome-chart="phq9"' in html
+    assert 'data-outcome-chart="gad7"' in html
     assert 'role="img" aria-label="PHQ-9 totals over time, 3 scores: 21 (severe)' in html
     assert (
         '<td class="text-nowrap">Mar 1, 2025</td><td>PHQ-9</td><td class="text-nowrap">21 <span'
@@ -181,7 +185,8 @@ def test_pages_render_the_chart_data_and_the_table(as_user, therapist, admin_use
     )
     assert "</span></td><td>Moderate</td>" in html
     assert "<strong>Doses given:</strong> Mar 12, 2025" in html
-    assert "js/outcome-chart.js" in html and "vendor/chart.js/chart.umd.js" in html
+    assert "js/outcome-chart.js" in html
+    assert "vendor/chart.js/chart.umd.js" in html
     assert "<script>" not in html  # no inline script (CSP)
     assert "R19" not in html
 
@@ -192,7 +197,8 @@ def test_empty_state_without_scores(as_user, therapist, client_record, page):
     path = url("detail", course) if page == "course" else _client_url(client_record)
     html = text(as_user(therapist).get(path))
     assert "No PHQ-9 or GAD-7 yet." in html
-    assert "outcome-data" not in html and "outcome-chart.js" not in html
+    assert "outcome-data" not in html
+    assert "outcome-chart.js" not in html
 
 
 @pytest.mark.parametrize("role", ["other_therapist", "client", "anonymous"])

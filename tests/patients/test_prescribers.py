@@ -105,7 +105,8 @@ def test_clients_get_404_on_every_prescriber_page_and_post(as_user, client_recor
         assert browser.get(url).status_code == 404
         assert browser.post(url, {"clinician_name": "Hacked", "active": "0"}).status_code == 404
     prescriber.refresh_from_db()
-    assert prescriber.is_active and prescriber.clinician_name != "Hacked"
+    assert prescriber.is_active
+    assert prescriber.clinician_name != "Hacked"
 
 
 @pytest.mark.django_db

@@ -44,7 +44,8 @@ def test_answers_are_immutable(client_record):
     with pytest.raises(ImmutableError):
         response.delete()
     response.refresh_from_db()
-    assert response.answers == PHQ9_CALM and response.total == 6
+    assert response.answers == PHQ9_CALM
+    assert response.total == 6
 
 
 def test_invalid_answers_become_a_domain_error(client_record):
@@ -121,7 +122,8 @@ def test_portal_todo_lists_requests_then_the_first_measures(client_record, thera
     request_for(client_record, "pcl5", therapist)
     todo = selectors.portal_todo(client=client_record)
     assert [item["instrument"] for item in todo] == ["pcl5", "phq9", "gad7"]
-    assert todo[0]["request"] is not None and todo[1]["request"] is None
+    assert todo[0]["request"] is not None
+    assert todo[1]["request"] is None
 
 
 def test_another_clients_login_cannot_submit_for_them(client_record, other_client_record):
@@ -132,7 +134,8 @@ def test_another_clients_login_cannot_submit_for_them(client_record, other_clien
 def test_a_therapist_enters_answers_in_session(client_record, therapist, other_therapist):
     request_for(client_record, "gad7", therapist)
     response = submit(client_record, "gad7", GAD7_MILD, by=therapist)
-    assert response.entered_by == therapist and response.entered_by_staff
+    assert response.entered_by == therapist
+    assert response.entered_by_staff
     assert response.request is not None  # the open request is completed too
     with pytest.raises(services.QuestionnaireError, match="cannot change"):
         submit(client_record, "gad7", GAD7_MILD, by=other_therapist)

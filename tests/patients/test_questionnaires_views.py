@@ -57,7 +57,8 @@ def test_the_portal_lists_what_is_due_and_what_was_done(client, client_record, t
     assert 'href="/portal/questionnaires/pcl5/"' in page
     assert 'href="/portal/questionnaires/phq9/"' in page  # the first PHQ-9, no request needed
     assert 'href="/portal/questionnaires/gad7/"' not in page  # done once: only on request now
-    assert "GAD-7" in page and "Mild" in page
+    assert "GAD-7" in page
+    assert "Mild" in page
 
 
 def test_the_portal_home_card_links_to_the_form(client, client_record, therapist):
@@ -74,7 +75,8 @@ def test_the_form_shows_the_stem_and_every_item_as_a_radio_group(client, client_
         "Over the last 2 weeks, how often have you been bothered by any of the following "
         "problems?" in page
     )
-    assert page.count("<fieldset") == 9 and page.count("<legend") == 9
+    assert page.count("<fieldset") == 9
+    assert page.count("<legend") == 9
     assert page.count('type="radio"') == 36
     assert "More than half the days" in page
     assert "Thoughts that you would be better off dead or of hurting yourself in some way" in page
@@ -89,7 +91,8 @@ def test_missing_answers_keep_the_others_and_list_the_problems(client, client_re
     assert response.status_code == 200
     assert "data-error-summary" in page
     assert "Please answer 2 more questions." in page
-    assert 'href="#id_item_4_0"' in page and "Choose an answer for question 9." in page
+    assert 'href="#id_item_4_0"' in page
+    assert "Choose an answer for question 9." in page
     assert 'name="item_1" value="1" id="id_item_1_1" checked' in page
     assert not QuestionnaireResponse.objects.exists()
 
@@ -140,7 +143,8 @@ def test_the_result_page_without_item9_has_no_crisis_box(client, client_record):
         )
     )
     page = response.content.decode()
-    assert "crisis-box" not in page and "has been notified" not in page
+    assert "crisis-box" not in page
+    assert "has been notified" not in page
     assert "Your answers suggest some symptoms right now." in page
 
 
@@ -215,9 +219,12 @@ def test_history_shows_each_instrument_with_item9_highlighted(client, client_rec
     submit(client_record, "gad7", GAD7_MILD, by=therapist)
     sign_in(client, therapist)
     page = client.get(history_url(client_record)).content.decode()
-    assert "PHQ-9 (depression)" in page and "GAD-7 (anxiety)" in page
-    assert 'class="table-danger"' in page and "1 of 3" in page
-    assert "Client (portal)" in page and "Sam Rivera" in page
+    assert "PHQ-9 (depression)" in page
+    assert "GAD-7 (anxiety)" in page
+    assert 'class="table-danger"' in page
+    assert "1 of 3" in page
+    assert "Client (portal)" in page
+    assert "Sam Rivera" in page
     assert "1 open safety alert for this client." in page
 
 

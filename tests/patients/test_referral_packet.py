@@ -95,7 +95,8 @@ def test_packet_contains_identifiers_reason_intake_flags_with_evidence_and_score
     assert all(f["evidence"] for f in packet.flags)
     phq9 = next(item["rows"] for item in packet.scores if item["key"] == "phq9")
     assert [(row.total, row.item9_positive) for row in phq9] == [(12, True)]
-    assert 'href="/static/css/print.css"' in html and 'media="print"' in html
+    assert 'href="/static/css/print.css"' in html
+    assert 'media="print"' in html
     assert "js/referral_packet.js" in html
     assert "onclick" not in html  # CSP: no inline JS
 

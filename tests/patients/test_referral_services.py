@@ -275,7 +275,8 @@ def test_supersede_keeps_the_old_prescription(client_record, therapist):
     old.refresh_from_db()
     assert old.superseded_at is not None
     assert (old.doses_authorised, old.dose_mg) == (6, 100)
-    assert new.supersedes == old and new.superseded_at is None
+    assert new.supersedes == old
+    assert new.superseded_at is None
     assert (new.doses_authorised, new.dose_mg, new.referral_id) == (4, 100, old.referral_id)
     assert Prescription.objects.filter(client=client_record, superseded_at__isnull=True).get() == (
         new

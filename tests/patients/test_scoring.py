@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from patients.questionnaires import scoring
@@ -143,7 +145,7 @@ def test_phq9_item9_is_reported(item9, positive):
     ],
 )
 def test_invalid_answers_are_refused_with_a_clear_message(instrument, answers, message):
-    with pytest.raises(ValueError) as error:
+    with pytest.raises(ValueError, match=re.escape(message)) as error:
         scoring.score(instrument, answers)
     assert str(error.value) == message
 

@@ -214,7 +214,8 @@ def test_figures_count_only_the_period(admin_user):
     empty = selectors.clinic_figures(
         admin_user, start=timezone.localdate() - timedelta(days=3), end=timezone.localdate()
     )
-    assert empty.doses_given == 0 and empty.compliance_percent is None
+    assert empty.doses_given == 0
+    assert empty.compliance_percent is None
 
 
 def test_deferrals_by_reason(admin_user, client_record):
@@ -251,7 +252,9 @@ def test_courses_by_phase_and_median_change(admin_user, therapist):
     assert result.phq9_median_change == -10
     assert result.gad7_median_change == -4
     phases = dict(result.by_phase)
-    assert phases["Complete"] == 4 and phases["Preparation"] == 1 and phases["Dosing"] == 0
+    assert phases["Complete"] == 4
+    assert phases["Preparation"] == 1
+    assert phases["Dosing"] == 0
 
 
 def test_reminders_sent_and_failed(admin_user):

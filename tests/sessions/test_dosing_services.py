@@ -126,7 +126,8 @@ def test_r12_139_89_is_in_range_and_opens_the_dose(prepared):
     reading = bp(prepared, 139, 89, at=T0)
     assert reading.result == "in_range"
     shown = state(prepared, now=T0)
-    assert shown.gate.state == "open" and shown.phase == "administration"
+    assert shown.gate.state == "open"
+    assert shown.phase == "administration"
 
 
 @pytest.mark.parametrize(("systolic", "diastolic"), [(140, 89), (139, 90), (179, 99)])
@@ -194,7 +195,8 @@ def test_r13_hard_stop_defers_at_once_and_asks_to_inform_the_prescriber(
     prepared.refresh_from_db()
     assert prepared.status == SessionStatus.COMPLETED
     [notice] = PrescriberNotice.objects.all()
-    assert notice.session == prepared and notice.done_at is None
+    assert notice.session == prepared
+    assert notice.done_at is None
     assert f"{systolic}/{diastolic}" in notice.reason
 
 
@@ -840,4 +842,5 @@ def test_r20_a_later_phq9_without_item_9_needs_no_acknowledgement(session, thera
         chaperone_confirmed=True,
         now=PREPARED,
     )
-    assert kept.preparation_done_at == PREPARED and kept.safety_alert_acknowledged_at is None
+    assert kept.preparation_done_at == PREPARED
+    assert kept.safety_alert_acknowledged_at is None

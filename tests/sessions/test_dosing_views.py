@@ -210,7 +210,9 @@ def test_before_the_start_the_page_offers_the_start_button(web, session):
     assert "Start the dosing chart" in page
     assert "100 mg, 1 RDT, sublingual; dose 1 of 6" in page
     assert "Tue Apr 14, 2026, 10:00 AM–1:00 PM" in page
-    assert "<script>" not in page and "style=" not in page  # CSP: no inline script or style
+    # CSP: no inline script or style
+    assert "<script>" not in page
+    assert "style=" not in page
 
 
 def test_start_refused_on_another_day_is_explained(web, session, clock):
@@ -260,7 +262,8 @@ def test_complete_preparation_unlocks_the_blood_pressure_step(web, session):
     assert "Take the pre-dose blood pressure" in page
     assert "Defer at 140/90 or above; stop at 180/100 or above." in page
     assert "Unlocks when a pre-dose blood pressure in range has been recorded." in page
-    assert "Override" not in page and "override" not in page
+    assert "Override" not in page
+    assert "override" not in page
 
 
 def test_safety_check_needs_its_own_acknowledgement(web, session, therapist):
@@ -277,7 +280,8 @@ def test_safety_check_needs_its_own_acknowledgement(web, session, therapist):
     web.post(url(session, "dosing_start"))
     page = text(web.get(url(session)))
     assert "Safety check: thoughts of self-harm" in page
-    assert "total 14 of 27" in page and "“Several days”" in page
+    assert "total 14 of 27" in page
+    assert "“Several days”" in page
     assert "I have reviewed this with the client today" in page
     done = {"intention": "Be open.", "fasting_confirmed": "on", "chaperone_confirmed": "on"}
     response = web.post(url(session, "dosing_prepare"), done)
@@ -362,7 +366,8 @@ def test_discharge_before_chaperone_and_observation_is_refused(web, session, the
     assert "discharge from 12:05 PM at the earliest" in page
     assert "Record the chaperone (name and pickup time)" in page
     chart = DosingChart.objects.get(session=session)
-    assert chart.discharged_at is None and chart.outcome == "open"
+    assert chart.discharged_at is None
+    assert chart.outcome == "open"
 
 
 def test_recheck_before_the_rest_time_is_refused(web, session, therapist, clock):
@@ -390,7 +395,8 @@ def test_impossible_readings_are_refused_with_the_range(
     page = response.content.decode()
     assert response.status_code == 200
     assert message in text(response)
-    assert f'value="{systolic}"' in page and f'value="{diastolic}"' in page
+    assert f'value="{systolic}"' in page
+    assert f'value="{diastolic}"' in page
     assert not BloodPressureReading.objects.exists()
 
 
@@ -440,7 +446,8 @@ def test_180_100_defers_and_opens_a_prescriber_notice(web, session, therapist):
     )
     assert response.status_code == 302
     notice.refresh_from_db()
-    assert notice.done_note == "Phoned Dr Lee." and notice.done_by == therapist
+    assert notice.done_note == "Phoned Dr Lee."
+    assert notice.done_by == therapist
     assert "Prescriber informed" in text(web.get(url(session)))
 
 
@@ -458,7 +465,8 @@ def test_three_high_readings_defer_after_two_rechecks(web, session, therapist, c
     session.refresh_from_db()
     assert session.status == SessionStatus.COMPLETED
     page = text(web.get(url(session)))
-    assert "Dose deferred for today" in page and "after 2 rechecks" in page
+    assert "Dose deferred for today" in page
+    assert "after 2 rechecks" in page
     assert "Record the dose" not in page
 
 
@@ -490,7 +498,8 @@ def test_hold_vitals_adverse_event_chaperone_and_discharge(web, session, therapi
         == 302
     )
     dose = DoseAdministration.objects.get()
-    assert dose.spat_at == at("10:20") and dose.swallowed is False
+    assert dose.spat_at == at("10:20")
+    assert dose.swallowed is False
 
     clock.move_to(at("10:50"))
     response = web.get(url(session))
@@ -522,11 +531,14 @@ def test_hold_vitals_adverse_event_chaperone_and_discharge(web, session, therapi
     reading(web, session, 126, 80, "12:00", moment="discharge")
     assert web.post(url(session, "dosing_discharge")).status_code == 302
     chart = DosingChart.objects.get(session=session)
-    assert chart.outcome == "discharged" and chart.discharged_by == therapist
+    assert chart.outcome == "discharged"
+    assert chart.discharged_by == therapist
     response = web.get(url(session))
     page = text(response)
     assert "Discharged at 12:06 PM" in page
-    assert "Nausea" in page and "Grounded with tea." in page and "Ravi Patel" in page
+    assert "Nausea" in page
+    assert "Grounded with tea." in page
+    assert "Ravi Patel" in page
     assert "<form" not in response.content.decode().split('id="main"')[1].split("</main>")[0]
 
 

@@ -238,7 +238,9 @@ def test_panel_fields_carry_the_saved_values(session, therapist):
     services.note_save(session=session, content={"intentions": "To grieve."}, by=therapist)
     panel = notes_for(session=session, user=therapist)["notes"]
     assert [(f.label, f.value) for f in panel.fields][1] == ("Intentions", "To grieve.")
-    assert panel.can_write and panel.can_sign and not panel.is_signed
+    assert panel.can_write
+    assert panel.can_sign
+    assert not panel.is_signed
 
 
 def test_panel_rights_by_user(session, therapist, shared_therapist, admin_user, other_therapist):
@@ -283,10 +285,12 @@ def _render(session, user) -> str:
 def test_partial_draft_form_for_the_sessions_therapist(session, therapist):
     services.note_save(session=session, content={"history": "Seen <b>twice</b>."}, by=therapist)
     html = _render(session, therapist)
-    assert 'name="history"' in html and "Dosing-day logistics explained" in html
+    assert 'name="history"' in html
+    assert "Dosing-day logistics explained" in html
     assert "fasting" in html  # the help text
     assert "Seen &lt;b&gt;twice&lt;/b&gt;." in html  # escaped
-    assert "Save draft" in html and "Sign and lock" in html
+    assert "Save draft" in html
+    assert "Sign and lock" in html
     assert "Psychotherapy notes (private to you)" in html
     assert "never exported or shared" in html
 
@@ -305,7 +309,8 @@ def test_partial_signed_note_is_read_only_with_addenda(session, therapist, share
     html = _render(session, therapist)
     assert 'name="history"' not in html
     assert "Signed by Sam Rivera on" in html
-    assert "Robin Lee" in html and "Late entry." in html
+    assert "Robin Lee" in html
+    assert "Late entry." in html
     assert "Add addendum" in html
 
 
@@ -381,7 +386,8 @@ def test_sign_view_saves_then_signs(client, session, therapist):
     sign_in(client, therapist)
     client.post(note_url("note_sign", session), {"history": "Final text."})
     note = ProgressNote.objects.get()
-    assert note.is_signed and note.content["history"] == "Final text."
+    assert note.is_signed
+    assert note.content["history"] == "Final text."
 
 
 def test_a_refused_signature_keeps_the_typed_text(client, session, admin_user):

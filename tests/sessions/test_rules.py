@@ -137,7 +137,8 @@ def test_r16_diastolic_just_below_systolic_accepted():
 def test_r11_no_reading_needs_one():
     gate = rules.bp_gate([], now=NOW, thresholds=DEFAULTS)
     assert gate.state == "needs_reading"
-    assert gate.reading is None and gate.rechecks_left == 2
+    assert gate.reading is None
+    assert gate.rechecks_left == 2
 
 
 def test_r11_in_range_reading_opens_the_gate_for_exactly_30_minutes():
@@ -160,7 +161,8 @@ def test_r12_first_high_reading_asks_for_a_recheck_after_the_wait():
     assert gate.state == "recheck"
     assert gate.next_reading_at == NOW + timedelta(minutes=5)
     assert gate.rechecks_left == 2
-    assert "rest for 5 minutes" in gate.message and "2 rechecks left" in gate.message
+    assert "rest for 5 minutes" in gate.message
+    assert "2 rechecks left" in gate.message
 
 
 def test_r12_high_then_recheck_high_leaves_one_recheck():
@@ -201,7 +203,8 @@ def test_r12_a_high_reading_after_an_in_range_one_closes_the_gate():
 def test_r13_hard_stop_defers_at_once_even_after_an_in_range_reading():
     readings = [reading(120, 80, at=NOW), reading(180, 99, at=NOW + timedelta(minutes=1))]
     gate = rules.bp_gate(readings, now=NOW + timedelta(minutes=2), thresholds=DEFAULTS)
-    assert gate.state == "deferred" and gate.hard_stop
+    assert gate.state == "deferred"
+    assert gate.hard_stop
     assert gate.reading is readings[1]
     assert "prescriber should be informed" in gate.message
 
@@ -209,7 +212,8 @@ def test_r13_hard_stop_defers_at_once_even_after_an_in_range_reading():
 def test_r13_a_hard_stop_is_never_overridden_by_a_later_in_range_reading():
     readings = [reading(179, 100, at=NOW), reading(120, 80, at=NOW + timedelta(minutes=10))]
     gate = rules.bp_gate(readings, now=NOW + timedelta(minutes=11), thresholds=DEFAULTS)
-    assert gate.state == "deferred" and gate.hard_stop
+    assert gate.state == "deferred"
+    assert gate.hard_stop
 
 
 def test_r14_post_dose_readings_do_not_count_for_the_pre_dose_gate():

@@ -148,7 +148,8 @@ def test_list_shows_upcoming_then_past(as_user, therapist, course, client_record
     assert "Schedule a session" in page
     upcoming, past = page.split('id="upcoming-heading"')[1].split('id="past-heading"')
     assert "Tue Mar 10, 2026" in upcoming
-    assert "Completed" in past and "Preparation" in past
+    assert "Completed" in past
+    assert "Preparation" in past
     # A past session nobody marked says so.
     SessionFactory(client=client_record, course=course, starts_at=at(date(2026, 3, 1), 10))
     page = text(as_user(therapist).get(url("list", client_record)))
@@ -198,7 +199,8 @@ def test_a_refused_booking_keeps_what_was_typed(as_user, therapist, session, cli
     page = text(response)
     assert "Sam Rivera already has a preparation session with Maya Patel" in page
     assert 'value="Garden room"' in page
-    assert 'value="10:30"' in page and 'value="60"' in page
+    assert 'value="10:30"' in page
+    assert 'value="60"' in page
     assert Session.objects.filter(client=client_record).count() == session.client.sessions.count()
     assert not Session.objects.filter(location="Garden room").exists()
 
@@ -249,9 +251,11 @@ def test_the_session_page(as_user, therapist, session, client_record):
     assert "Preparation session · Maya Patel" in page
     assert "Tuesday, March 3, 2026 · 10:00 AM – 10:50 AM" in page
     assert "(50 minutes)" in page
-    assert "Room 2" in page and "Sam Rivera" in page
+    assert "Room 2" in page
+    assert "Sam Rivera" in page
     assert f"Course #{session.course_id}" in page
-    assert "Reschedule" in page and "Cancel the session" in page
+    assert "Reschedule" in page
+    assert "Cancel the session" in page
     assert "once it has started" in page
     assert "Open the dosing chart" not in page
 
@@ -270,7 +274,8 @@ def test_a_dosing_session_page_links_the_chart_when_it_exists(as_user, therapist
     except NoReverseMatch:
         assert "Open the dosing chart" not in page
     else:
-        assert "Open the dosing chart" in page and chart in page
+        assert "Open the dosing chart" in page
+        assert chart in page
     assert "180 minutes" in page
 
 
@@ -295,9 +300,8 @@ def test_reschedule_moves_and_keeps_input_on_error(as_user, therapist, session, 
         form_data(date="2026-03-05", start_time="10:15", location="Room 9"),
     )
     assert refused.status_code == 200
-    assert 'value="Room 9"' in text(refused) and "already has a preparation session" in text(
-        refused
-    )
+    assert 'value="Room 9"' in text(refused)
+    assert "already has a preparation session" in text(refused)
     session.refresh_from_db()
     assert session.starts_at == at(date(2026, 3, 3), 10)
 
@@ -330,7 +334,8 @@ def test_mark_completed_and_no_show(as_user, therapist, course, client_record):
     earlier = SessionFactory(client=client_record, course=course, starts_at=at(date(2026, 3, 2), 7))
     web = as_user(therapist)
     page = text(web.get(url("detail", client_record, earlier)))
-    assert "Mark completed" in page and "Mark no-show" in page
+    assert "Mark completed" in page
+    assert "Mark no-show" in page
     web.post(url("status", client_record, earlier), {"status": "completed"})
     earlier.refresh_from_db()
     assert earlier.status == SessionStatus.COMPLETED

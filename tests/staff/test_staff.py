@@ -36,7 +36,8 @@ def test_admin_adds_a_therapist_who_sets_a_password_from_the_email(
         )
     assert "Ada Byrne was added" in response.content.decode()
     user = User.objects.get(email="ada@example.org")
-    assert user.role == "therapist" and not user.has_usable_password()
+    assert user.role == "therapist"
+    assert not user.has_usable_password()
     (message,) = mail.outbox
     assert message.subject == f"Your {settings.CLINIC_NAME} account"
     link = re.search(r"http://testserver(/accounts/password/reset/\S+/)", message.body).group(1)

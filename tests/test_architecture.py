@@ -1,0 +1,201 @@
+"""The floors between the apps' packages (docs/adr/0006-floors-between-apps.md), enforced.
+
+A module imports only from its own floor or below; a lower floor tells a higher one something
+through a signal (sessions.signals). Imports under ``if TYPE_CHECKING:`` are annotations, not
+dependencies, and are not counted. The test reads the source, so it needs no database."""
+
+from __future__ import annotations
+
+import ast
+from functools import cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Bottom to top. A module belongs to the floor of the longest prefix that names it.
+FLOORS: list[tuple[str, ...]] = [
+    # Pure helpers and the clinic's settings, which every rule reads.
+    ("kap_clinic.formats", "clinic"),
+    # Users, roles, two-factor sign-in, the role gates, automatic logoff (R22).
+    ("accounts",),
+    # Who viewed which client (R22); written by the access policy.
+    ("audit",),
+    # The client record: the client model and the access policy, intake, questionnaires,
+    # referrals, prescriptions and prescribers.
+    ("patients",),
+    # The sessions schema (models) and the signals the sessions app sends.
+    ("sessions.models", "sessions.signals"),
+    # Treatment courses: phases and their preconditions (R1-R3, R5), which count the sessions
+    # and doses in the schema below.
+    ("patients.courses",),
+    # Scheduling, calendar, notes and the dosing chart; they move a course (the first dose).
+    ("sessions",),
+    # The reminder outbox; it hears sessions.signals.dose_recorded.
+    ("integration",),
+    # Pages that show a whole course or client: sessions, reminders, scores together.
+    (
+        "patients.courses.views",
+        "patients.courses.urls",
+        "patients.clients.views",
+        "patients.clients.share_views",
+        "patients.urls",
+        "patients.portal",
+    ),
+    # Pages and tools over many apps.
+    ("staff", "reports"),
+    ("demo",),
+    # The URL conf, Celery app, settings and /healthz: imports everything, imported by nothing.
+    ("kap_clinic",),
+]
+APPS = {prefix.split(".")[0] for floor in FLOORS for prefix in floor}
+# Module cycles the design accepts, each with its reason.
+ACCEPTED_CYCLES: dict[frozenset[str], str] = {
+    frozenset({"patients.questionnaires.services", "patients.questionnaires.tasks"}): (
+        "Celery's usual pattern: the service queues the alert task on commit, the task calls the "
+        "service to send it; the service imports the task inside the function that queues it."
+    ),
+}
+
+
+def floor_of(module: str) -> int:
+    best, level = "", -1
+    for index, prefixes in enumerate(FLOORS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > len(best):
+                best, level = prefix, index
+    return level
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imports(tree: ast.AST):
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            yield from (n for branch in node.orelse for n in _imports_in(branch))
+            continue
+        yield from _imports_in(node)
+
+
+def _imports_in(node: ast.AST):
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            yield node.lineno, alias.name
+    elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        for alias in node.names:
+            yield node.lineno, f"{node.module}.{alias.name}"
+    elif isinstance(node, ast.If) and _is_type_checking(node):
+        return
+    for child in ast.iter_child_nodes(node):
+        yield from _imports_in(child)
+
+
+@cache
+def product_modules() -> dict[str, Path]:
+    modules = {}
+    for app in APPS:
+        for path in (ROOT / app).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            if "migrations" in parts:
+                continue
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            modules[".".join(parts)] = path
+    return modules
+
+
+def _resolve(target: str) -> str | None:
+    """The product module an import names (``from a.b import c`` may name module a.b.c or the
+    attribute c of a.b)."""
+    modules = product_modules()
+    while target:
+        if target in modules:
+            return target
+        target = target.rpartition(".")[0]
+    return None
+
+
+@cache
+def import_graph() -> dict[str, dict[str, int]]:
+    graph: dict[str, dict[str, int]] = {}
+    for module, path in product_modules().items():
+        edges = graph.setdefault(module, {})
+        for lineno, target in _imports(ast.parse(path.read_text(), str(path))):
+            resolved = _resolve(target)
+            if resolved and resolved != module and not module.startswith(resolved + "."):
+                edges.setdefault(resolved, lineno)
+    return graph
+
+
+def test_every_product_module_has_a_floor():
+    assert len(product_modules()) > 100
+    assert [m for m in product_modules() if floor_of(m) < 0] == []
+
+
+def test_no_module_imports_a_floor_above_its_own():
+    upward = [
+        f"{module}:{lineno} imports {target} ({floor_of(module)} -> {floor_of(target)})"
+        for module, edges in import_graph().items()
+        for target, lineno in edges.items()
+        if floor_of(target) > floor_of(module)
+    ]
+    assert upward == []
+
+
+def _cycles(graph: dict[str, dict[str, int]]) -> list[frozenset[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[frozenset[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph.get(node, {}):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = set()
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.add(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(frozenset(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles_but_the_accepted_ones():
+    assert [sorted(c) for c in _cycles(import_graph()) if c not in ACCEPTED_CYCLES] == []
+
+
+def test_the_checker_sees_an_upward_import():
+    # Guards the test itself: an upward import must be reported, a TYPE_CHECKING one must not.
+    tree = ast.parse(
+        "from typing import TYPE_CHECKING\nfrom sessions.models import Session\n"
+        "if TYPE_CHECKING:\n    from reports import views\n"
+    )
+    assert [target for _, target in _imports(tree)] == [
+        "typing.TYPE_CHECKING",
+        "sessions.models.Session",
+    ]
+    assert floor_of("sessions.models") > floor_of("patients.models")
+    assert floor_of("sessions.dosing.services") > floor_of("patients.courses.services")
+    assert floor_of("patients.courses.views") > floor_of("integration.selectors")
+    assert _cycles({"a": {"b": 1}, "b": {"a": 1}, "c": {}}) == [frozenset({"a", "b"})]
