@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 
 from clinic import settings_reader
 from integration.models import IntegrationReminder
+from kap_clinic import formats
 from sessions.models import Session, SessionStatus
 
 
@@ -67,8 +68,8 @@ def client_message(
     if booked is not None:
         local = booked.starts_at.astimezone(client.zone)
         context |= {
-            "day": f"{local:%A, %B} {local.day}",
-            "time": f"{local:%-I:%M %p}",
+            "day": formats.weekday_day_long(local),
+            "time": formats.clock(local),
             "telehealth": bool(booked.telehealth_url),
             "location": booked.location,
         }

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.db.models import (
@@ -26,6 +26,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integration.models import IntegrationReminder, ReminderStatus
+from kap_clinic import formats
 from patients.access import visible_clients
 from patients.courses.rules import WORKING_PHASES
 from patients.models import (
@@ -84,10 +85,6 @@ class Filters:
     opened_to: date | None = None
     sort: str = "client"
     descending: bool = False
-
-
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _count(queryset: QuerySet, group: str) -> Coalesce:
@@ -197,9 +194,11 @@ def course_queryset(
     if filters.alert in ALERT_LABELS:
         courses = courses.filter(**{f"alert_{filters.alert}": True})
     if filters.opened_from:
-        courses = courses.filter(opened_at__gte=_day_start(filters.opened_from))
+        courses = courses.filter(opened_at__gte=formats.day_start(filters.opened_from))
     if filters.opened_to:
-        courses = courses.filter(opened_at__lt=_day_start(filters.opened_to + timedelta(days=1)))
+        courses = courses.filter(
+            opened_at__lt=formats.day_start(filters.opened_to + timedelta(days=1))
+        )
     ordering = SORTS.get(filters.sort, SORTS["client"])
     if filters.descending:
         first = F(ordering[0]).desc(nulls_last=True)
@@ -361,7 +360,7 @@ def _median_change(totals_by_client: dict[int, dict[str, list[int]]], instrument
 def clinic_figures(user: User | AnonymousUser, *, start: date, end: date) -> Figures:
     """The figures at the top of the dashboard for ``start``..``end`` (inclusive, clinic days),
     over the courses ``user`` may see. Seven queries."""
-    since, until = _day_start(start), _day_start(end + timedelta(days=1))
+    since, until = formats.day_start(start), formats.day_start(end + timedelta(days=1))
     clients = visible_clients(user)
     phase_counts = dict(
         TreatmentCourse.objects.filter(client__in=clients)

@@ -6,9 +6,11 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import staff_required
+from kap_clinic import formats
 from patients.access import client_for_view
 from patients.clients import selectors, services, share_services
 from patients.clients.forms import ArchiveForm, ClientFilterForm, ClientForm
@@ -163,7 +165,7 @@ def invitation_send(request: HttpRequest, client_id: int) -> HttpResponse:
         messages.success(
             request,
             f"Invitation e-mailed to {invitation.email}. The link works once, until "
-            f"{invitation.expires_at:%b %d, %Y}.",
+            f"{formats.day(timezone.localtime(invitation.expires_at))}.",
         )
     return redirect(client)
 

@@ -10,6 +10,7 @@ from datetime import date
 
 from django.utils import timezone
 
+from kap_clinic import formats
 from patients.courses.selectors import ScoreRow, score_trend
 from patients.models import Client, TreatmentCourse
 from patients.models.questionnaires import Instrument
@@ -41,23 +42,15 @@ class OutcomeChart:
     data: dict = field(default_factory=dict)
 
 
-def _label(on: date) -> str:
-    return f"{on:%b} {on.day}, {on.year}"
-
-
-def _short(on: date) -> str:
-    return f"{on:%b} {on.day}"
-
-
 def _summary(name: str, rows: list[ScoreRow], doses: int) -> str:
     first, last = rows[0], rows[-1]
     text = f"{name} totals over time, {len(rows)} score{'s' if len(rows) != 1 else ''}: "
     if len(rows) == 1:
-        text += f"{first.total} ({first.band}) on {_label(first.on)}."
+        text += f"{first.total} ({first.band}) on {formats.day(first.on)}."
     else:
         text += (
-            f"{first.total} ({first.band}) on {_label(first.on)}, latest {last.total} "
-            f"({last.band}) on {_label(last.on)}."
+            f"{first.total} ({first.band}) on {formats.day(first.on)}, latest {last.total} "
+            f"({last.band}) on {formats.day(last.on)}."
         )
     if doses:
         text += f" {doses} dose{'s' if doses != 1 else ''} marked."
@@ -100,7 +93,7 @@ def build_outcome_chart(*, rows: list[ScoreRow], dose_dates: list[date]) -> Outc
                     {
                         "x": (row.on - start).days,
                         "y": row.total,
-                        "on": _label(row.on),
+                        "on": formats.day(row.on),
                         "band": row.band,
                     }
                     for row in mine
@@ -110,12 +103,13 @@ def build_outcome_chart(*, rows: list[ScoreRow], dose_dates: list[date]) -> Outc
     outcome.data = {
         "instruments": instruments,
         "doses": [
-            {"x": (on - start).days, "on": _label(on), "label": f"Dose {number}"}
+            {"x": (on - start).days, "on": formats.day(on), "label": f"Dose {number}"}
             for number, on in enumerate(dose_dates, start=1)
         ],
         # Tick positions (days) and their labels: every score date and dose date.
         "ticks": [
-            {"x": day, "label": _short(date.fromordinal(start.toordinal() + day))} for day in days
+            {"x": day, "label": formats.day_short(date.fromordinal(start.toordinal() + day))}
+            for day in days
         ],
         "last_day": days[-1],
     }

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from kap_clinic import formats
 from patients.models import Phase
 from patients.models.courses import CLOSED_PHASES
 
@@ -65,9 +66,8 @@ def prescription_blockers(prescription: Prescription | None, *, today: date) -> 
         )
     if prescription.valid_until < today:
         problems.append(
-            f"The prescription expired on {prescription.valid_until:%b} "
-            f"{prescription.valid_until.day}, {prescription.valid_until.year}. Record a renewed "
-            "prescription from the prescriber."
+            f"The prescription expired on {formats.day(prescription.valid_until)}. Record a "
+            "renewed prescription from the prescriber."
         )
     return problems
 

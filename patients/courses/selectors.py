@@ -11,6 +11,7 @@ from django.db.models import Case, IntegerField, Max, QuerySet, Value, When
 from django.utils import timezone
 
 from clinic import settings_reader
+from kap_clinic import formats
 from patients.courses import rules as course_rules
 from patients.courses.rules import CourseFacts
 from patients.models import (
@@ -316,8 +317,7 @@ def _timeline(
                 detail=(
                     f"{prescription.medication} {prescription.dose_mg} mg, "
                     f"{prescription.doses_authorised} doses, valid until "
-                    f"{prescription.valid_until:%b} {prescription.valid_until.day}, "
-                    f"{prescription.valid_until.year}"
+                    f"{formats.day(prescription.valid_until)}"
                 ),
                 by=prescription.recorded_by.get_full_name(),
                 kind="prescription",
@@ -508,7 +508,7 @@ def score_trend(*, client: Client) -> tuple[list[ScoreRow], dict]:
                 band=response.band,
             )
         )
-        label = f"{on:%b} {on.day}, {on.year}"
+        label = formats.day(on)
         if not labels or labels[-1] != label:
             labels.append(label)
         chart[response.instrument].append({"x": label, "y": response.total})

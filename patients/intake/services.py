@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from kap_clinic import formats
 from patients.access import can_view_client
 from patients.intake.flags import flags_for
 from patients.intake.forms import StepForm, completed_steps, form_for, step_values
@@ -202,7 +203,7 @@ def intake_mark_reviewed(*, intake: Intake, by: User) -> Intake:
         reviewer = intake.reviewed_by.get_full_name() if intake.reviewed_by else "someone"
         raise IntakeError(
             f"Already marked as reviewed by {reviewer} on "
-            f"{timezone.localtime(intake.reviewed_at):%b %d, %Y}."
+            f"{formats.day(timezone.localtime(intake.reviewed_at))}."
         )
     intake.reviewed_at = timezone.now()
     intake.reviewed_by = by

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Role, User
+from kap_clinic import formats
 from patients.access import visible_clients
 from sessions.models import Session, SessionStatus
 
@@ -49,8 +50,8 @@ class Entry:
     def time_range(self) -> str:
         """ "10:00–10:50 AM", or "11:30 AM–12:20 PM" across noon."""
         if self.start.strftime("%p") == self.end.strftime("%p"):
-            return f"{self.start:%-I:%M}–{self.end:%-I:%M %p}"
-        return f"{self.start:%-I:%M %p}–{self.end:%-I:%M %p}"
+            return f"{formats.clock(self.start)[:-3]}–{formats.clock(self.end)}"
+        return f"{formats.clock(self.start)}–{formats.clock(self.end)}"
 
 
 @dataclass

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from kap_clinic import formats
+
 if TYPE_CHECKING:
     from sessions.models import BloodPressureReading
 
@@ -203,8 +205,8 @@ def interval_blocker(*, last_dose_on: date | None, min_days: int | None, on: dat
         return None
     return (
         f"The prescription allows a dose every {min_days} days at the most often. The last dose "
-        f"was on {last_dose_on:%b} {last_dose_on.day}, {last_dose_on.year}, so the next one can "
-        f"be on {earliest:%b} {earliest.day}, {earliest.year} or later."
+        f"was on {formats.day(last_dose_on)}, so the next one can "
+        f"be on {formats.day(earliest)} or later."
     )
 
 
@@ -217,13 +219,9 @@ def dose_gap_blocker(*, on: date, other_on: date, min_days: int) -> str | None:
         return interval_blocker(last_dose_on=other_on, min_days=min_days, on=on)
     latest = other_on - timedelta(days=min_days)
     return (
-        f"Another dosing session is booked on {_day(other_on)}. Doses must be at least {min_days} "
-        f"days apart, so this one must be on {_day(latest)} or earlier."
+        f"Another dosing session is booked on {formats.day(other_on)}. Doses must be at least "
+        f"{min_days} days apart, so this one must be on {formats.day(latest)} or earlier."
     )
-
-
-def _day(on: date) -> str:
-    return f"{on:%b} {on.day}, {on.year}"
 
 
 def integration_warning(*, last_dose_on: date | None, integration_done: bool) -> str | None:
@@ -233,7 +231,7 @@ def integration_warning(*, last_dose_on: date | None, integration_done: bool) ->
         return None
     return (
         f"The client has not had an integration session since the last dose "
-        f"({last_dose_on:%b} {last_dose_on.day}, {last_dose_on.year}). At least one integration "
+        f"({formats.day(last_dose_on)}). At least one integration "
         "session after each dose is expected before the next dosing session."
     )
 

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic import settings_reader
+from kap_clinic import formats
 from patients.access import can_change_client
 from patients.courses import rules as course_rules
 from patients.models import Phase
@@ -112,7 +113,7 @@ def _prescription_problems(session: Session, *, on, exclude_session_id=None) -> 
         )
     if prescription is not None and facts.last_dose is not None:
         blocker = rules.interval_blocker(
-            last_dose_on=selectors.clinic_date(facts.last_dose.given_at),
+            last_dose_on=formats.clinic_date(facts.last_dose.given_at),
             min_days=prescription.min_days_between_doses,
             on=on,
         )
@@ -144,10 +145,10 @@ def chart_open(*, session: Session, by: User, now: datetime | None = None) -> Do
                     else "no dose can be given in it."
                 )
             )
-        if selectors.clinic_date(locked.starts_at) != selectors.clinic_date(now):
+        if formats.clinic_date(locked.starts_at) != formats.clinic_date(now):
             raise DosingError("A dosing chart is started on the day of the session.")
         problems = _prescription_problems(
-            locked, on=selectors.clinic_date(now), exclude_session_id=locked.pk
+            locked, on=formats.clinic_date(now), exclude_session_id=locked.pk
         )
         if problems:
             raise DosingError("The dose cannot go ahead today: " + " ".join(problems))
@@ -393,7 +394,7 @@ def dose_record(
                 "the 30 minutes before the time given. " + gate.message
             )
         problems = _prescription_problems(
-            locked, on=selectors.clinic_date(given_at), exclude_session_id=locked.pk
+            locked, on=formats.clinic_date(given_at), exclude_session_id=locked.pk
         )
         prescription = current_prescription(client=locked.client)
         if problems:

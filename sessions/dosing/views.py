@@ -20,13 +20,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import staff_required
 from clinic import settings_reader
+from kap_clinic import formats
 from patients.access import client_for_view
 from patients.questionnaires.scoring import PHQ_GAD_CHOICES
 from patients.referrals.selectors import current_prescription
 from sessions.dosing import forms, services
 from sessions.dosing.selectors import ChartState, chart_state, session_for_chart
 from sessions.models import BloodPressureReading, DoseAdministration, PrescriberNotice, Session
-from sessions.scheduling.facts import clinic_date
 
 PAGE = "Dosing chart"
 
@@ -135,7 +135,7 @@ def _forms(state: ChartState, bound: dict) -> dict:
     """Every form the page can show, unbound with sensible defaults, except the one just
     refused (``bound``), which keeps what was typed."""
     session, chart = state.session, state.chart
-    day = clinic_date(session.starts_at)
+    day = formats.clinic_date(session.starts_at)
     now = timezone.localtime(state.now).time().replace(second=0, microsecond=0)
     prescription = state.prescription
     built = {
@@ -292,7 +292,7 @@ def _integration_prompt(session: Session, state: ChartState) -> dict:
         .order_by("starts_at")
         .first()
     )
-    day_after = clinic_date(state.dose.given_at) + timedelta(days=1)
+    day_after = formats.clinic_date(state.dose.given_at) + timedelta(days=1)
     return {
         "integration_booked": booked,
         "integration_book_url": reverse(
@@ -330,7 +330,7 @@ def dosing_start(request: HttpRequest, client_id: int, session_id: int) -> HttpR
 @require_POST
 def dosing_prepare(request: HttpRequest, client_id: int, session_id: int) -> HttpResponse:
     session = _session(request, client_id, session_id, change=True)
-    form = forms.PrepareForm(request.POST, day=clinic_date(session.starts_at))
+    form = forms.PrepareForm(request.POST, day=formats.clinic_date(session.starts_at))
     if not form.is_valid():
         return _page(request, session, bound={"prep": form}, where="prep")
     data = form.cleaned_data
@@ -359,7 +359,9 @@ def dosing_bp(request: HttpRequest, client_id: int, session_id: int) -> HttpResp
     session = _session(request, client_id, session_id, change=True)
     pre_dose = request.POST.get("moment", "pre_dose") == BloodPressureReading.Moment.PRE_DOSE
     key = "pre" if pre_dose else "post"
-    form = forms.ReadingForm(request.POST, day=clinic_date(session.starts_at), pre_dose=pre_dose)
+    form = forms.ReadingForm(
+        request.POST, day=formats.clinic_date(session.starts_at), pre_dose=pre_dose
+    )
     if not form.is_valid():
         return _page(request, session, bound={key: form}, where=key)
     data = form.cleaned_data
@@ -392,7 +394,7 @@ def dosing_bp(request: HttpRequest, client_id: int, session_id: int) -> HttpResp
 @require_POST
 def dosing_defer(request: HttpRequest, client_id: int, session_id: int) -> HttpResponse:
     session = _session(request, client_id, session_id, change=True)
-    form = forms.DeferForm(request.POST, day=clinic_date(session.starts_at))
+    form = forms.DeferForm(request.POST, day=formats.clinic_date(session.starts_at))
     if not form.is_valid():
         return _page(request, session, bound={"defer": form}, where="defer")
     try:
@@ -407,7 +409,7 @@ def dosing_defer(request: HttpRequest, client_id: int, session_id: int) -> HttpR
 @require_POST
 def dosing_administer(request: HttpRequest, client_id: int, session_id: int) -> HttpResponse:
     session = _session(request, client_id, session_id, change=True)
-    form = forms.DoseForm(request.POST, day=clinic_date(session.starts_at))
+    form = forms.DoseForm(request.POST, day=formats.clinic_date(session.starts_at))
     if not form.is_valid():
         return _page(request, session, bound={"dose": form}, where="dose")
     data = form.cleaned_data
@@ -434,7 +436,7 @@ def dosing_administer(request: HttpRequest, client_id: int, session_id: int) -> 
 @require_POST
 def dosing_hold_end(request: HttpRequest, client_id: int, session_id: int) -> HttpResponse:
     session = _session(request, client_id, session_id, change=True)
-    form = forms.HoldEndForm(request.POST, day=clinic_date(session.starts_at))
+    form = forms.HoldEndForm(request.POST, day=formats.clinic_date(session.starts_at))
     if not form.is_valid():
         return _page(request, session, bound={"hold": form}, where="hold")
     try:
@@ -454,7 +456,7 @@ def dosing_hold_end(request: HttpRequest, client_id: int, session_id: int) -> Ht
 @require_POST
 def dosing_adverse(request: HttpRequest, client_id: int, session_id: int) -> HttpResponse:
     session = _session(request, client_id, session_id, change=True)
-    form = forms.AdverseEventForm(request.POST, day=clinic_date(session.starts_at))
+    form = forms.AdverseEventForm(request.POST, day=formats.clinic_date(session.starts_at))
     if not form.is_valid():
         return _page(request, session, bound={"ae": form}, where="ae")
     data = form.cleaned_data
@@ -478,7 +480,7 @@ def dosing_adverse(request: HttpRequest, client_id: int, session_id: int) -> Htt
 @require_POST
 def dosing_return(request: HttpRequest, client_id: int, session_id: int) -> HttpResponse:
     session = _session(request, client_id, session_id, change=True)
-    form = forms.ReturnForm(request.POST, day=clinic_date(session.starts_at))
+    form = forms.ReturnForm(request.POST, day=formats.clinic_date(session.starts_at))
     if not form.is_valid():
         return _page(request, session, bound={"return": form}, where="return")
     data = form.cleaned_data
@@ -521,7 +523,7 @@ def dosing_notice_done(
     notice.session = session
     key = f"notice{notice.pk}"
     form = forms.NoticeDoneForm(
-        request.POST, day=clinic_date(session.starts_at), notice_id=notice.pk
+        request.POST, day=formats.clinic_date(session.starts_at), notice_id=notice.pk
     )
     if not form.is_valid():
         return _page(request, session, bound={key: form}, where=key)

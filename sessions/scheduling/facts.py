@@ -6,16 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
+from kap_clinic import formats
 from patients.models import TreatmentCourse
 from sessions.dosing.selectors import dose_for
 from sessions.models import DoseAdministration, Session, SessionKind, SessionStatus
-
-
-def clinic_date(moment: datetime) -> date:
-    """The clinic's calendar date of an aware datetime (R6 counts days in the clinic's time)."""
-    return timezone.localdate(moment)
 
 
 def booked_dosing_sessions(*, course: TreatmentCourse) -> QuerySet[Session]:
@@ -58,7 +53,8 @@ def dose_facts(
     doses = {s.pk: dose_for(s) for s in others}
     planned = sum(1 for s in others if doses[s.pk] is None)
     dates = [
-        (clinic_date(doses[s.pk].given_at if doses[s.pk] else s.starts_at), s.pk) for s in others
+        (formats.clinic_date(doses[s.pk].given_at if doses[s.pk] else s.starts_at), s.pk)
+        for s in others
     ]
     given = [d for d in doses.values() if d is not None and d.given_at < before]
     last = max(given, key=lambda d: d.given_at) if given else None

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clinic import settings_reader
+from kap_clinic import formats
 from patients.access import can_change_client
 from patients.courses import rules as course_rules
 from patients.models import Client, Phase, TreatmentCourse
@@ -45,8 +46,7 @@ def _require_change(by: User, client: Client) -> None:
 
 
 def _local(moment: datetime) -> str:
-    local = timezone.localtime(moment)
-    return f"{local:%a %b} {local.day}, {local:%-I:%M %p}"
+    return formats.short_when(timezone.localtime(moment))
 
 
 def _clash_message(clash: Session, *, therapist: User) -> str:
@@ -109,7 +109,7 @@ def _check_dose_slot(
     was acknowledged (the caller records who and when)."""
     if course.phase == Phase.ON_HOLD:
         raise SessionError("The course is on hold. Resume it before scheduling a dosing session.")
-    on = selectors.clinic_date(starts_at)
+    on = formats.clinic_date(starts_at)
     prescription = current_prescription(client=course.client)
     facts = selectors.dose_facts(
         course=course, prescription=prescription, before=starts_at, exclude_id=exclude_id
@@ -155,7 +155,7 @@ def _check_dose_slot(
     if problems:
         raise SessionError("This dosing session cannot be booked: " + " ".join(problems))
     warning = rules.integration_warning(
-        last_dose_on=selectors.clinic_date(facts.last_dose.given_at) if facts.last_dose else None,
+        last_dose_on=formats.clinic_date(facts.last_dose.given_at) if facts.last_dose else None,
         integration_done=facts.integration_after_last_dose,
     )
     if warning and not acknowledge_integration:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import staff_required
+from kap_clinic import formats
 from patients.access import client_for_view
 from patients.models import Client
 from sessions.models import Session, SessionKind, SessionStatus
@@ -38,7 +39,7 @@ def booked_message(session: Session) -> str:
     local = timezone.localtime(session.starts_at)
     return (
         f"{session.get_kind_display()} session booked with {session.client.full_name} on "
-        f"{local:%A, %b} {local.day} at {local:%-I:%M %p}."
+        f"{formats.weekday_day(local)} at {formats.clock(local)}."
     )
 
 
@@ -149,7 +150,8 @@ def session_reschedule(request: HttpRequest, client_id: int, session_id: int) ->
         else:
             local = timezone.localtime(moved.starts_at)
             messages.success(
-                request, f"Session moved to {local:%A, %b} {local.day} at {local:%-I:%M %p}."
+                request,
+                f"Session moved to {formats.weekday_day(local)} at {formats.clock(local)}.",
             )
             return redirect(moved)
     return render(

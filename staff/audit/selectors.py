@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from auditlog.models import LogEntry
 from django.core.exceptions import FieldDoesNotExist
@@ -13,10 +13,7 @@ from django.db.models import Field, Model, QuerySet
 from django.utils import timezone
 
 from audit.models import AccessEvent
-
-
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
+from kap_clinic import formats
 
 
 def access_events(
@@ -28,9 +25,9 @@ def access_events(
     if client is not None:
         events = events.filter(client=client)
     if date_from:
-        events = events.filter(at__gte=_day_start(date_from))
+        events = events.filter(at__gte=formats.day_start(date_from))
     if date_to:
-        events = events.filter(at__lt=_day_start(date_to + timedelta(days=1)))
+        events = events.filter(at__lt=formats.day_start(date_to + timedelta(days=1)))
     return events.order_by("-at", "-id")
 
 
@@ -43,9 +40,9 @@ def change_entries(
     if client is not None:
         entries = entries.filter(additional_data__client_id=client.pk)
     if date_from:
-        entries = entries.filter(timestamp__gte=_day_start(date_from))
+        entries = entries.filter(timestamp__gte=formats.day_start(date_from))
     if date_to:
-        entries = entries.filter(timestamp__lt=_day_start(date_to + timedelta(days=1)))
+        entries = entries.filter(timestamp__lt=formats.day_start(date_to + timedelta(days=1)))
     return entries.order_by("-timestamp", "-id")
 
 
@@ -124,5 +121,5 @@ def _display(field: Field | None, value: str, names: dict) -> str:
             return value
         if timezone.is_aware(moment):
             moment = timezone.localtime(moment)
-        return f"{moment:%b} {moment.day}, {moment:%Y %H:%M}"
+        return formats.day_time_24h(moment)
     return value
