@@ -12,13 +12,14 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Role, User
+from kap_clinic.errors import DomainError
 
 BACKUP_CODE_COUNT = 10
 AUTHENTICATOR_NAME = "Authenticator app"
 BACKUP_DEVICE_NAME = "Backup codes"
 
 
-class TwoFactorError(Exception):
+class TwoFactorError(DomainError):
     pass
 
 
@@ -180,5 +181,5 @@ def two_factor_reset(*, by: User, user: User) -> None:
         device.delete()
 
 
-class StaffError(Exception):
+class StaffError(DomainError):
     pass

@@ -15,6 +15,7 @@ from django_otp import user_has_device
 from accounts import services
 from accounts.forms import EnrolForm, ResetRequestForm, SignInForm, TokenForm
 from clinic import settings_reader
+from kap_clinic.errors import DomainError
 
 BACKUP_CODES_SESSION_KEY = "kap_new_backup_codes"
 
@@ -73,7 +74,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
             codes = services.totp_device_confirm(
                 user=user, device=device, token=form.cleaned_data["token"]
             )
-        except services.TwoFactorError as error:
+        except DomainError as error:
             form.add_error("token", str(error))
         else:
             otp_login(request, device)
@@ -113,7 +114,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             device = services.token_verify(user=user, token=form.cleaned_data["token"])
-        except services.TwoFactorError as error:
+        except DomainError as error:
             form.add_error("token", str(error))
         else:
             otp_login(request, device)

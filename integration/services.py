@@ -14,6 +14,7 @@ from django.utils import timezone
 from clinic import settings_reader
 from integration import rules
 from integration.models import IntegrationReminder, ReminderKind, ReminderStatus
+from kap_clinic.errors import DomainError
 from patients.access import can_change_client
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from sessions.models import DoseAdministration, Session
 
 
-class ReminderError(Exception):
+class ReminderError(DomainError):
     """A rule refused the change; the message is for the clinician."""
 
 

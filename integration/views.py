@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import staff_required
 from integration import selectors, services
 from integration.models import ReminderStatus
+from kap_clinic.errors import DomainError
 
 PAGE_SIZE = 25
 
@@ -70,7 +71,7 @@ def reminder_resend(request: HttpRequest, reminder_id: int) -> HttpResponse:
     reminder = _reminder_or_404(request, reminder_id)
     try:
         services.reminder_resend(reminder=reminder, by=request.user)
-    except services.ReminderError as error:
+    except DomainError as error:
         messages.error(request, str(error))
     else:
         messages.success(
@@ -86,7 +87,7 @@ def alert_acknowledge(request: HttpRequest, reminder_id: int) -> HttpResponse:
     reminder = _reminder_or_404(request, reminder_id)
     try:
         services.alert_acknowledge(reminder=reminder, by=request.user)
-    except services.ReminderError as error:
+    except DomainError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, "Alert acknowledged. Your name and the time are recorded.")

@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Bottom to top. A module belongs to the floor of the longest prefix that names it.
 FLOORS: list[tuple[str, ...]] = [
-    # Pure helpers and the clinic's settings, which every rule reads.
-    ("kap_clinic.formats", "clinic"),
+    # Pure helpers (dates and times, the domain error base) and the clinic's settings.
+    ("kap_clinic.formats", "kap_clinic.errors", "clinic"),
     # Users, roles, two-factor sign-in, the role gates, automatic logoff (R22).
     ("accounts",),
     # Who viewed which client (R22); written by the access policy.
@@ -199,3 +199,25 @@ def test_the_checker_sees_an_upward_import():
     assert floor_of("sessions.dosing.services") > floor_of("patients.courses.services")
     assert floor_of("patients.courses.views") > floor_of("integration.selectors")
     assert _cycles({"a": {"b": 1}, "b": {"a": 1}, "c": {}}) == [frozenset({"a", "b"})]
+
+
+# Errors of the delivery machinery (retried or failed by the dispatcher), not rules for a person.
+TRANSPORT_ERRORS = {"TransientEmailError"}
+
+
+def test_every_error_a_service_raises_for_a_person_is_a_domain_error():
+    import importlib
+    import inspect
+
+    from kap_clinic.errors import DomainError
+
+    services = [m for m in product_modules() if m.rsplit(".", 1)[-1].endswith("services")]
+    assert len(services) > 10
+    errors = {
+        f"{module}.{name}": cls
+        for module in services
+        for name, cls in inspect.getmembers(importlib.import_module(module), inspect.isclass)
+        if name.endswith("Error") and cls.__module__ == module and name not in TRANSPORT_ERRORS
+    }
+    assert len(errors) >= 15
+    assert sorted(name for name, cls in errors.items() if not issubclass(cls, DomainError)) == []

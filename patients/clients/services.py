@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role, User
+from kap_clinic.errors import DomainError
 from patients.access import can_change_client
 from patients.models import Client, PortalInvitation
 
@@ -43,7 +44,7 @@ CLIENT_FIELDS = (
 )
 
 
-class ClientError(Exception):
+class ClientError(DomainError):
     """A rule refused the change; the message is for the clinician."""
 
 

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Role
+from kap_clinic.errors import DomainError
 from patients.models import Client, ClientShare
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 REASON_MAX = 200
 
 
-class ShareError(Exception):
+class ShareError(DomainError):
     """A rule refused the change; the message is for the clinician."""
 
 

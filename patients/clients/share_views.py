@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import staff_required
+from kap_clinic.errors import DomainError
 from patients.access import client_for_view
 from patients.clients import share_services as services
 from patients.clients.share_forms import ShareForm
@@ -30,7 +31,7 @@ def share_add(request: HttpRequest, client_id: int) -> HttpResponse:
                 by=request.user,
                 reason=form.cleaned_data["reason"],
             )
-        except services.ShareError as error:
+        except DomainError as error:
             form.add_error(None, str(error))
         else:
             messages.success(
@@ -51,7 +52,7 @@ def share_revoke(request: HttpRequest, client_id: int, share_id: int) -> HttpRes
     )
     try:
         services.client_share_revoke(share=share, by=request.user)
-    except services.ShareError as error:
+    except DomainError as error:
         messages.info(request, str(error))
     else:
         messages.success(

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import staff_required
 from kap_clinic import formats
+from kap_clinic.errors import DomainError
 from patients.access import client_for_view
 from patients.clients import selectors, services, share_services
 from patients.clients.forms import ArchiveForm, ClientFilterForm, ClientForm
@@ -89,7 +90,7 @@ def client_create(request: HttpRequest) -> HttpResponse:
         therapist = data.pop("primary_therapist", None)
         try:
             client = services.client_create(by=request.user, primary_therapist=therapist, **data)
-        except services.ClientError as error:
+        except DomainError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, f"{client.full_name} was added.")
@@ -109,7 +110,7 @@ def client_edit(request: HttpRequest, client_id: int) -> HttpResponse:
             services.client_update(
                 by=request.user, client=client, primary_therapist=therapist, **data
             )
-        except services.ClientError as error:
+        except DomainError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, "Changes saved.")
@@ -127,7 +128,7 @@ def client_archive(request: HttpRequest, client_id: int) -> HttpResponse:
             services.client_archive(
                 by=request.user, client=client, reason=form.cleaned_data["reason"]
             )
-        except services.ClientError as error:
+        except DomainError as error:
             messages.error(request, str(error))
         else:
             messages.success(
@@ -144,7 +145,7 @@ def client_restore(request: HttpRequest, client_id: int) -> HttpResponse:
     client = client_for_view(request, client_id, page="Restore client", for_change=True)
     try:
         services.client_restore(by=request.user, client=client)
-    except services.ClientError as error:
+    except DomainError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, f"{client.full_name} was restored to the active list.")
@@ -159,7 +160,7 @@ def invitation_send(request: HttpRequest, client_id: int) -> HttpResponse:
         invitation = services.invitation_send(
             by=request.user, client=client, base_url=request.build_absolute_uri("/").rstrip("/")
         )
-    except services.ClientError as error:
+    except DomainError as error:
         messages.error(request, str(error))
     else:
         messages.success(
@@ -177,7 +178,7 @@ def invitation_revoke(request: HttpRequest, client_id: int, invitation_id: int) 
     invitation = get_object_or_404(PortalInvitation, pk=invitation_id, client=client)
     try:
         services.invitation_revoke(by=request.user, invitation=invitation)
-    except services.ClientError as error:
+    except DomainError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, "The invitation link was cancelled and no longer works.")

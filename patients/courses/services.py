@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from kap_clinic.errors import DomainError
 from patients.access import can_change_client
 from patients.courses import rules as course_rules
 from patients.courses import selectors as course_selectors
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 REASON_MAX = 2000
 
 
-class CourseError(Exception):
+class CourseError(DomainError):
     """A rule refused the change; the message is for the clinician."""
 
 

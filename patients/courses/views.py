@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import staff_required
 from integration import selectors as integration_selectors
+from kap_clinic.errors import DomainError
 from patients.access import client_for_view
 from patients.courses import outcomes as outcome_selectors
 from patients.courses import selectors, services
@@ -59,7 +60,7 @@ def course_open(request: HttpRequest, client_id: int) -> HttpResponse:
     booster_of = form.cleaned_data["booster_of"]
     try:
         course = services.course_open(client=client, by=request.user, booster_of=booster_of)
-    except services.CourseError as error:
+    except DomainError as error:
         messages.error(request, str(error))
         return redirect(_list_url(client.pk))
     messages.success(
@@ -132,7 +133,7 @@ def course_transition(request: HttpRequest, client_id: int, course_id: int) -> H
                 by=request.user,
                 reason=form.cleaned_data["reason"],
             )
-        except services.CourseError as error:
+        except DomainError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, _done_message(course, to_phase))

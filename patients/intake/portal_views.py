@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import client_required
+from kap_clinic.errors import DomainError
 from patients.access import client_for_view, visible_clients
 from patients.intake import selectors, services
 from patients.intake.forms import (
@@ -55,7 +56,7 @@ def intake_start(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             draft = services.intake_start(client=client, by=request.user)
-        except services.IntakeError as error:
+        except DomainError as error:
             messages.error(request, str(error))
             return redirect("portal:intake:start")
     if draft is not None:
@@ -91,7 +92,7 @@ def intake_step(request: HttpRequest, step: str) -> HttpResponse:
             saved = services.intake_save_step(
                 intake=draft, step=step, data=request.POST, by=request.user
             )
-        except services.IntakeError as error:
+        except DomainError as error:
             messages.error(request, str(error))
             return redirect("portal:intake:start")
         action = request.POST.get("action", "next")
@@ -152,7 +153,7 @@ def intake_autosave(request: HttpRequest, step: str) -> HttpResponse:
             saved = services.intake_save_step(
                 intake=draft, step=step, data=request.POST, by=request.user
             )
-        except services.IntakeError as error:
+        except DomainError as error:
             problem = f"Not saved: {error}"
         else:
             saved_at = saved.intake.updated_at
@@ -200,7 +201,7 @@ def intake_submit(request: HttpRequest) -> HttpResponse:
         return redirect("portal:intake:start")
     try:
         services.intake_submit(intake=draft, by=request.user)
-    except services.IntakeError as error:
+    except DomainError as error:
         return _review(request, client, draft, error=error)
     messages.success(
         request,
@@ -220,7 +221,7 @@ def intake_amend(request: HttpRequest) -> HttpResponse:
         return redirect("portal:intake:start")
     try:
         services.intake_amend(intake=submitted, by=request.user)
-    except services.IntakeError as error:
+    except DomainError as error:
         messages.error(request, str(error))
         return redirect("portal:intake:start")
     messages.info(

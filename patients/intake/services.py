@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kap_clinic import formats
+from kap_clinic.errors import DomainError
 from patients.access import can_view_client
 from patients.intake.flags import flags_for
 from patients.intake.forms import StepForm, completed_steps, form_for, step_values
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 
-class IntakeError(Exception):
+class IntakeError(DomainError):
     """A rule refused the change; the message is for the person who tried."""
 
 

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.access import staff_required
+from kap_clinic.errors import DomainError
 from patients.access import client_for_view
 from patients.intake import selectors, services
 from patients.intake.schema import step_title
@@ -45,7 +46,7 @@ def intake_mark_reviewed(request: HttpRequest, client_id: int, intake_id: int) -
     intake = get_object_or_404(Intake, pk=intake_id, client=client)
     try:
         services.intake_mark_reviewed(intake=intake, by=request.user)
-    except services.IntakeError as error:
+    except DomainError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, "Intake marked as reviewed.")

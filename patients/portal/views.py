@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts.access import client_required
+from kap_clinic.errors import DomainError
 from patients.access import client_for_view
 from patients.clients import services
 from patients.clients.forms import SetPasswordForm
@@ -55,7 +56,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             user = services.invitation_accept(token=token, password=form.cleaned_data["password1"])
         except ValidationError as error:
             form.add_error("password1", error)
-        except services.ClientError as error:
+        except DomainError as error:
             form.add_error(None, str(error))
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")

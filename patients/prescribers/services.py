@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
+from kap_clinic.errors import DomainError
 from patients.models import Prescriber
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ PRESCRIBER_FIELDS = (
 )
 
 
-class PrescriberError(Exception):
+class PrescriberError(DomainError):
     """A rule refused the change; the message is for the clinician."""
 
 

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import staff_required
+from kap_clinic.errors import DomainError
 from patients.models import Prescriber
 from patients.prescribers import services
 from patients.prescribers.forms import PrescriberForm, PrescriberSearchForm
@@ -38,7 +39,7 @@ def prescriber_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             prescriber = services.prescriber_create(by=request.user, **form.cleaned_data)
-        except services.PrescriberError as error:
+        except DomainError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, f"{prescriber} was added to the prescribers directory.")
@@ -54,7 +55,7 @@ def prescriber_edit(request: HttpRequest, prescriber_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.prescriber_update(by=request.user, prescriber=prescriber, **form.cleaned_data)
-        except services.PrescriberError as error:
+        except DomainError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, "Changes saved.")
@@ -71,7 +72,7 @@ def prescriber_set_active(request: HttpRequest, prescriber_id: int) -> HttpRespo
     active = request.POST.get("active") == "1"
     try:
         services.prescriber_set_active(by=request.user, prescriber=prescriber, active=active)
-    except services.PrescriberError as error:
+    except DomainError as error:
         messages.error(request, str(error))
     else:
         if active:

@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.access import staff_required
+from kap_clinic.errors import DomainError
 from patients.questionnaires import selectors, services
 
 
@@ -32,7 +33,7 @@ def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
         raise Http404
     try:
         services.alert_acknowledge(alert=alert, by=request.user)
-    except services.QuestionnaireError as error:
+    except DomainError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, "Alert acknowledged. Your name and the time are recorded.")

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role, User
+from kap_clinic.errors import DomainError
 from patients.access import can_change_client, can_view_client
 from patients.models import Alert, Client, QuestionnaireRequest, QuestionnaireResponse
 from patients.models.questionnaires import Instrument
@@ -28,7 +29,7 @@ from patients.questionnaires import scoring
 logger = logging.getLogger(__name__)
 
 
-class QuestionnaireError(Exception):
+class QuestionnaireError(DomainError):
     """A rule refused the change; the message is for the clinician or the client."""
 
 

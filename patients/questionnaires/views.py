@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import staff_required
+from kap_clinic.errors import DomainError
 from patients.access import client_for_view
 from patients.questionnaires import scoring, selectors, services
 from patients.questionnaires.forms import AnswersForm, RequestForm
@@ -62,7 +63,7 @@ def request_create(request: HttpRequest, client_id: int) -> HttpResponse:
                 due_date=form.cleaned_data["due_date"],
                 by=request.user,
             )
-        except services.QuestionnaireError as error:
+        except DomainError as error:
             form.add_error(None, str(error))
         else:
             messages.success(
@@ -85,7 +86,7 @@ def request_cancel(request: HttpRequest, client_id: int, request_id: int) -> Htt
         services.questionnaire_request_cancel(
             questionnaire_request=questionnaire_request, by=request.user
         )
-    except services.QuestionnaireError as error:
+    except DomainError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, "Request cancelled. It no longer shows in the client's portal.")
@@ -108,7 +109,7 @@ def enter(request: HttpRequest, client_id: int, instrument: str) -> HttpResponse
                 by=request.user,
                 base_url=request.build_absolute_uri("/").rstrip("/"),
             )
-        except services.QuestionnaireError as error:
+        except DomainError as error:
             form.add_error(None, str(error))
         else:
             text = f"{definition.name} saved: {response.total} ({response.band})."

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from kap_clinic.errors import DomainError
 from patients.access import can_change_client
 from patients.models import Client, Prescriber, Prescription, Referral, ReferralTransition
 
@@ -56,7 +57,7 @@ PRESCRIPTION_FIELDS = (
 )
 
 
-class ReferralError(Exception):
+class ReferralError(DomainError):
     """A rule refused the change; the message is for the clinician."""
 
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import staff_required
+from kap_clinic.errors import DomainError
 from patients.access import client_for_view
 from patients.models import Client, Referral
 from patients.referrals import selectors, services
@@ -92,7 +93,7 @@ def referral_create(request: HttpRequest, client_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             referral = services.referral_create(by=request.user, client=client, **form.cleaned_data)
-        except services.ReferralError as error:
+        except DomainError as error:
             form.add_error(None, str(error))
         else:
             messages.success(
@@ -160,7 +161,7 @@ def referral_transition(request: HttpRequest, client_id: int, referral_id: int) 
                 reason=form.cleaned_data["reason"],
                 by=request.user,
             )
-        except services.ReferralError as error:
+        except DomainError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, f"Referral marked as {S(to_status).label.lower()}.")
@@ -186,7 +187,7 @@ def referral_approve(request: HttpRequest, client_id: int, referral_id: int) -> 
                 by=request.user,
                 **form.service_fields(),
             )
-        except services.ReferralError as error:
+        except DomainError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, "Approval and prescription recorded.")
@@ -242,7 +243,7 @@ def prescription_supersede(
                 by=request.user,
                 **form.service_fields(),
             )
-        except services.ReferralError as error:
+        except DomainError as error:
             form.add_error(None, str(error))
         else:
             messages.success(

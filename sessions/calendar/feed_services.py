@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from kap_clinic.errors import DomainError
 from sessions.models import CalendarFeed, Session, SessionStatus
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ DAYS_BACK = 30
 DAYS_AHEAD = 180
 
 
-class FeedError(Exception):
+class FeedError(DomainError):
     """A refused feed change; the message is for the user."""
 
 

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from icalendar import Calendar, Event
 
 from accounts.access import staff_required
+from kap_clinic.errors import DomainError
 from sessions.calendar import feed_services as services
 from sessions.models import Session
 
@@ -60,7 +61,7 @@ def feed_page(request: HttpRequest) -> HttpResponse:
 def feed_create(request: HttpRequest) -> HttpResponse:
     try:
         _feed, token = services.feed_create(therapist=request.user, by=request.user)
-    except services.FeedError as error:
+    except DomainError as error:
         messages.error(request, str(error))
         return redirect("calendar:feed")
     url = request.build_absolute_uri(reverse("calendar:feed_ics", kwargs={"token": token}))
@@ -73,7 +74,7 @@ def feed_create(request: HttpRequest) -> HttpResponse:
 def feed_revoke(request: HttpRequest) -> HttpResponse:
     try:
         turned_off = services.feed_revoke(therapist=request.user, by=request.user)
-    except services.FeedError as error:
+    except DomainError as error:
         messages.error(request, str(error))
     else:
         if turned_off:

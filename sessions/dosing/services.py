@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from clinic import settings_reader
 from kap_clinic import formats
+from kap_clinic.errors import DomainError
 from patients.access import can_change_client
 from patients.courses import rules as course_rules
 from patients.models import Phase
@@ -45,7 +46,7 @@ TEXT_MAX = 4000
 CLOCK_SKEW = timedelta(minutes=2)
 
 
-class DosingError(Exception):
+class DosingError(DomainError):
     """A rule refused the write; the message is for the clinician."""
 
 

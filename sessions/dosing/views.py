@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import staff_required
 from clinic import settings_reader
 from kap_clinic import formats
+from kap_clinic.errors import DomainError
 from patients.access import client_for_view
 from patients.questionnaires.scoring import PHQ_GAD_CHOICES
 from patients.referrals.selectors import current_prescription
@@ -320,7 +321,7 @@ def dosing_start(request: HttpRequest, client_id: int, session_id: int) -> HttpR
     session = _session(request, client_id, session_id, change=True)
     try:
         services.chart_open(session=session, by=request.user)
-    except services.DosingError as error:
+    except DomainError as error:
         return _page(request, session, error=str(error), where="start")
     messages.success(request, "Dosing chart started. Begin with the preparation.")
     return _back(session, "preparation")
@@ -347,7 +348,7 @@ def dosing_prepare(request: HttpRequest, client_id: int, session_id: int) -> Htt
     except services.PreparationIncomplete as incomplete:
         # Saved as typed; what is missing is a to-do, not a failure.
         return _page(request, session, bound={"prep": form}, warning=str(incomplete), where="prep")
-    except services.DosingError as error:
+    except DomainError as error:
         return _refused(request, session, "prep", form, error)
     messages.success(request, "Preparation saved. Next: the pre-dose blood pressure.")
     return _back(session, "blood-pressure")
@@ -375,7 +376,7 @@ def dosing_bp(request: HttpRequest, client_id: int, session_id: int) -> HttpResp
             pulse=data["pulse"],
             taken_at=data["taken_at"],
         )
-    except services.DosingError as error:
+    except DomainError as error:
         return _refused(request, session, key, form, error)
     recorded = f"Blood pressure {reading.systolic}/{reading.diastolic} recorded"
     if reading.result == BloodPressureReading.Result.IN_RANGE:
@@ -399,7 +400,7 @@ def dosing_defer(request: HttpRequest, client_id: int, session_id: int) -> HttpR
         return _page(request, session, bound={"defer": form}, where="defer")
     try:
         services.chart_defer(session=session, by=request.user, note=form.cleaned_data["note"])
-    except services.DosingError as error:
+    except DomainError as error:
         return _refused(request, session, "defer", form, error)
     messages.success(request, "The dose is deferred for today. The session is completed.")
     return _back(session, "outcome")
@@ -426,7 +427,7 @@ def dosing_administer(request: HttpRequest, client_id: int, session_id: int) -> 
             music=data["music"],
             setting_notes=data["setting_notes"],
         )
-    except services.DosingError as error:
+    except DomainError as error:
         return _refused(request, session, "dose", form, error)
     messages.success(request, "Dose recorded. The hold timer is running.")
     return _back(session, "dose")
@@ -446,7 +447,7 @@ def dosing_hold_end(request: HttpRequest, client_id: int, session_id: int) -> Ht
             spat_at=form.cleaned_data["spat_at"],
             swallowed=form.cleaned_data["swallowed"],
         )
-    except services.DosingError as error:
+    except DomainError as error:
         return _refused(request, session, "hold", form, error)
     messages.success(request, "End of the hold recorded.")
     return _back(session, "return")
@@ -470,7 +471,7 @@ def dosing_adverse(request: HttpRequest, client_id: int, session_id: int) -> Htt
             description=data["description"],
             rescue_medication=data["rescue_medication"],
         )
-    except services.DosingError as error:
+    except DomainError as error:
         return _refused(request, session, "ae", form, error)
     messages.success(request, f"Adverse event recorded: {event}.")
     return _back(session, "adverse-events")
@@ -493,7 +494,7 @@ def dosing_return(request: HttpRequest, client_id: int, session_id: int) -> Http
             chaperone_phone=data["chaperone_phone"],
             pickup_at=data["pickup_at"],
         )
-    except services.DosingError as error:
+    except DomainError as error:
         return _refused(request, session, "return", form, error)
     messages.success(request, "Return notes and chaperone saved.")
     return _back(session, "discharge")
@@ -505,7 +506,7 @@ def dosing_discharge(request: HttpRequest, client_id: int, session_id: int) -> H
     session = _session(request, client_id, session_id, change=True)
     try:
         services.discharge(session=session, by=request.user)
-    except services.DosingError as error:
+    except DomainError as error:
         return _page(request, session, error=str(error), where="discharge")
     messages.success(request, "Discharged. The session is completed.")
     return _back(session, "outcome")
@@ -531,7 +532,7 @@ def dosing_notice_done(
         services.prescriber_notice_done(
             notice=notice, by=request.user, note=form.cleaned_data["note"]
         )
-    except services.DosingError as error:
+    except DomainError as error:
         return _refused(request, session, key, form, error)
     messages.success(request, "Recorded: the prescriber has been informed.")
     return _back(session, "outcome")

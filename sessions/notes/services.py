@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from kap_clinic.errors import DomainError
 from patients.access import can_change_client
 from sessions.models import (
     NoteAddendum,
@@ -30,7 +31,7 @@ ADDENDUM_MAX = 10000
 PSYCHOTHERAPY_NOTE_MAX = 20000
 
 
-class NoteError(Exception):
+class NoteError(DomainError):
     """A rule refused the write; the message is for the clinician."""
 
 

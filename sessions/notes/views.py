@@ -14,6 +14,7 @@ from django.urls import NoReverseMatch
 from django.views.decorators.http import require_POST
 
 from accounts.access import staff_required
+from kap_clinic.errors import DomainError
 from patients.access import client_for_view
 from patients.models import Client
 from sessions.models import Session
@@ -61,7 +62,7 @@ def note_save(request: HttpRequest, client_id: int, session_id: int) -> HttpResp
         return _back(session)
     try:
         services.note_save(session=session, content=form.cleaned_data, by=request.user)
-    except services.NoteError as error:
+    except DomainError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, "Draft saved. It can still be changed until it is signed.")
@@ -81,7 +82,7 @@ def note_sign(request: HttpRequest, client_id: int, session_id: int) -> HttpResp
         if any(name in request.POST for name in form.fields):
             services.note_save(session=session, content=form.cleaned_data, by=request.user)
         services.note_sign(session=session, by=request.user)
-    except services.NoteError as error:
+    except DomainError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, "Note signed and locked. Corrections are added as addenda.")
@@ -98,7 +99,7 @@ def note_addendum(request: HttpRequest, client_id: int, session_id: int) -> Http
         return _back(session)
     try:
         services.note_addendum_add(session=session, text=form.cleaned_data["text"], by=request.user)
-    except services.NoteError as error:
+    except DomainError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, "Addendum added to the signed note.")
@@ -117,7 +118,7 @@ def private_note_save(request: HttpRequest, client_id: int, session_id: int) -> 
         services.psychotherapy_note_save(
             session=session, text=form.cleaned_data["text"], by=request.user
         )
-    except services.NoteError as error:
+    except DomainError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, "Psychotherapy note saved. Only you can see it.")

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from clinic import settings_reader
 from kap_clinic import formats
+from kap_clinic.errors import DomainError
 from patients.access import can_change_client
 from patients.courses import rules as course_rules
 from patients.models import Client, Phase, TreatmentCourse
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 REASON_MAX = 2000
 
 
-class SessionError(Exception):
+class SessionError(DomainError):
     """A rule refused the change; the message is for the clinician."""
 
 

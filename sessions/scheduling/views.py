@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import staff_required
 from kap_clinic import formats
+from kap_clinic.errors import DomainError
 from patients.access import client_for_view
 from patients.models import Client
 from sessions.models import Session, SessionKind, SessionStatus
@@ -53,7 +54,7 @@ def book(request: HttpRequest, form: SessionForm, client: Client) -> Session | N
         )
     except services.IntegrationWarning as warning:
         form.require_acknowledgement(str(warning))
-    except services.SessionError as error:
+    except DomainError as error:
         form.add_error(None, str(error))
     return None
 
@@ -145,7 +146,7 @@ def session_reschedule(request: HttpRequest, client_id: int, session_id: int) ->
             moved = services.session_reschedule(session=session, by=request.user, **kwargs)
         except services.IntegrationWarning as warning:
             form.require_acknowledgement(str(warning))
-        except services.SessionError as error:
+        except DomainError as error:
             form.add_error(None, str(error))
         else:
             local = timezone.localtime(moved.starts_at)
@@ -172,7 +173,7 @@ def session_cancel(request: HttpRequest, client_id: int, session_id: int) -> Htt
             services.session_cancel(
                 session=session, reason=form.cleaned_data["reason"], by=request.user
             )
-        except services.SessionError as error:
+        except DomainError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, "The session was cancelled. Its time is free again.")
@@ -192,7 +193,7 @@ def session_status(request: HttpRequest, client_id: int, session_id: int) -> Htt
     status = form.cleaned_data["status"]
     try:
         services.session_mark(session=session, status=status, by=request.user)
-    except services.SessionError as error:
+    except DomainError as error:
         messages.error(request, str(error))
     else:
         messages.success(

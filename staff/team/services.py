@@ -11,11 +11,12 @@ from django.db import IntegrityError, transaction
 from django.db.models.signals import pre_save
 
 from accounts.models import Role, User
+from kap_clinic.errors import DomainError
 from sessions.models import Session
 from staff.team import selectors
 
 
-class CaseloadError(Exception):
+class CaseloadError(DomainError):
     pass
 
 

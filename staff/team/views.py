@@ -14,6 +14,7 @@ from accounts import services
 from accounts.access import admin_required
 from accounts.forms import StaffEditForm, StaffInviteForm
 from accounts.models import STAFF_ROLES, Role, User
+from kap_clinic.errors import DomainError
 from staff.team import selectors
 from staff.team import services as caseload_services
 from staff.team.forms import CaseloadReassignForm
@@ -63,7 +64,7 @@ def staff_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.staff_update(by=request.user, user=member, **form.cleaned_data)
-        except services.StaffError as error:
+        except DomainError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, f"Saved changes to {member.get_full_name()}.")
@@ -111,7 +112,7 @@ def staff_caseload_reassign(request: HttpRequest, user_id: int) -> HttpResponse:
                 by=request.user,
                 reason=form.cleaned_data["reason"],
             )
-        except caseload_services.CaseloadError as error:
+        except DomainError as error:
             form.add_error(None, str(error))
         else:
             messages.success(
