@@ -7,32 +7,16 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-# field name -> (low, high, DOMAIN.md rule). The same ranges kap_clinic/settings.py enforces on
-# the environment values, so an override can never be something the server would refuse.
-RANGES: dict[str, tuple[int, int, str]] = {
-    "prep_sessions_required": (1, 6, "R2"),
-    "session_minutes": (15, 180, "default session length"),
-    "dosing_session_minutes": (120, 300, "R9"),
-    "bp_defer_systolic": (130, 160, "R12"),
-    "bp_defer_diastolic": (80, 100, "R12"),
-    "bp_hard_stop_systolic": (161, 220, "R13"),
-    "bp_hard_stop_diastolic": (91, 130, "R13"),
-    "bp_recheck_wait_minutes": (5, 15, "R12"),
-    "bp_rechecks": (1, 3, "R12"),
-    "post_dose_vitals_minutes": (30, 60, "R14"),
-    "min_observation_minutes": (60, 240, "R15"),
-    "dose_hold_minutes": (5, 20, "R10"),
-    "reminder_send_hour": (0, 23, "R8"),
-    "quiet_hours_start": (0, 23, "R8"),
-    "quiet_hours_end": (0, 23, "R8"),
-    "idle_timeout_minutes": (5, 60, "R22"),
-}
-REMINDER_DAYS_PATTERN = r"^[1-7](,[1-7])*$"
+from clinic.table import RANGED, REMINDER_DAYS_PATTERN, ClinicSetting
 
 
-def _range_check(name: str, low: int, high: int) -> models.CheckConstraint:
+def _range_check(row: ClinicSetting) -> models.CheckConstraint:
+    """The range kap_clinic/settings.py enforces on the environment value, so an override can
+    never be something the server would refuse."""
+    name = row.field
     return models.CheckConstraint(
-        condition=Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__gte": low, f"{name}__lte": high}),
+        condition=Q(**{f"{name}__isnull": True})
+        | Q(**{f"{name}__gte": row.low, f"{name}__lte": row.high}),
         name=f"clinicsettings_{name}_range",
     )
 
@@ -97,7 +81,7 @@ class ClinicSettings(models.Model):
         verbose_name_plural = "clinic settings"
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="clinicsettings_singleton"),
-            *(_range_check(name, low, high) for name, (low, high, _rule) in RANGES.items()),
+            *(_range_check(row) for row in RANGED),
             # R13 above R12 (the ranges already make this so; said explicitly for the database).
             models.CheckConstraint(
                 condition=Q(bp_hard_stop_systolic__isnull=True)

@@ -11,30 +11,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+from clinic import table
+
 CACHE_KEY = "clinic-settings:v1"
 CACHE_SECONDS = 60
 
-# model field -> the server setting it overrides
-SETTING_NAMES: dict[str, str] = {
-    "prep_sessions_required": "PREP_SESSIONS_REQUIRED",
-    "session_minutes": "SESSION_MINUTES",
-    "dosing_session_minutes": "DOSING_SESSION_MINUTES",
-    "bp_defer_systolic": "BP_DEFER_SYSTOLIC",
-    "bp_defer_diastolic": "BP_DEFER_DIASTOLIC",
-    "bp_hard_stop_systolic": "BP_HARD_STOP_SYSTOLIC",
-    "bp_hard_stop_diastolic": "BP_HARD_STOP_DIASTOLIC",
-    "bp_recheck_wait_minutes": "BP_RECHECK_WAIT_MINUTES",
-    "bp_rechecks": "BP_RECHECKS",
-    "post_dose_vitals_minutes": "POST_DOSE_VITALS_MINUTES",
-    "min_observation_minutes": "MIN_OBSERVATION_MINUTES",
-    "dose_hold_minutes": "DOSE_HOLD_MINUTES",
-    "reminder_days": "REMINDER_DAYS",
-    "reminder_send_hour": "REMINDER_SEND_HOUR",
-    "quiet_hours_start": "QUIET_HOURS_START",
-    "quiet_hours_end": "QUIET_HOURS_END",
-    "reminder_signature": "REMINDER_SIGNATURE",
-    "idle_timeout_minutes": "IDLE_TIMEOUT_SECONDS",
-}
+# model field -> the server setting it overrides (clinic/table.py)
+SETTING_NAMES: dict[str, str] = {row.field: row.setting_name for row in table.CLINIC_SETTINGS}
 
 
 @dataclass(frozen=True)
@@ -58,10 +41,6 @@ class Effective:
     reminder_signature: str
     idle_timeout_seconds: int
     overridden: frozenset[str]
-
-
-def parse_days(text: str) -> tuple[int, ...]:
-    return tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
 
 
 def _server_value(field: str):
@@ -99,7 +78,7 @@ def current() -> Effective:
         if field in saved:
             value = saved[field]
             if field == "reminder_days":
-                value = parse_days(value)
+                value = table.parse_days(value)
             elif field == "idle_timeout_minutes":
                 value *= 60
         else:

@@ -13,6 +13,8 @@ import environ
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from clinic import table as clinic_table
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -152,8 +154,8 @@ PROXY_COUNT = env.int("PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "audit.services.client_ip"
 AXES_VERBOSE = False  # R25: axes logs user names; keep them out of the log
 
-# R22: automatic logoff after inactivity (minutes), returning to the same page after login.
-IDLE_TIMEOUT_SECONDS = env.int("IDLE_TIMEOUT_MINUTES", default=15) * 60
+# R22: automatic logoff after inactivity (IDLE_TIMEOUT_MINUTES, a clinic setting below), returning
+# to the same page after login.
 SESSION_COOKIE_AGE = 60 * 60 * 12  # hard ceiling on any session
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
@@ -205,51 +207,32 @@ PHONE_REGION = env.str("PHONE_REGION", default="US")
 # Crisis line shown to clients (R20 confirmation page, portal footer).
 CRISIS_LINE = env.str("CRISIS_LINE", default="call or text 988 (US Suicide & Crisis Lifeline)")
 PORTAL_INVITATION_DAYS = env.int("PORTAL_INVITATION_DAYS", default=7)
-# R2: completed preparation sessions required before the first dose (allowed 1-6).
-PREP_SESSIONS_REQUIRED = env.int("PREP_SESSIONS_REQUIRED", default=3)
-if not 1 <= PREP_SESSIONS_REQUIRED <= 6:
-    raise ImproperlyConfigured("PREP_SESSIONS_REQUIRED must be between 1 and 6 (DOMAIN.md R2).")
+
+# The clinic settings (clinic/table.py has their defaults and DOMAIN.md ranges; the admin may
+# override each on the Clinic settings page): PREP_SESSIONS_REQUIRED (R2), SESSION_MINUTES,
+# DOSING_SESSION_MINUTES (R9), BP_DEFER_SYSTOLIC/DIASTOLIC (R12), BP_HARD_STOP_SYSTOLIC/DIASTOLIC
+# (R13), BP_RECHECK_WAIT_MINUTES, BP_RECHECKS (R12), POST_DOSE_VITALS_MINUTES (R14),
+# MIN_OBSERVATION_MINUTES (R15), DOSE_HOLD_MINUTES (R10), REMINDER_DAYS, REMINDER_SEND_HOUR,
+# QUIET_HOURS_START/END (R8), REMINDER_SIGNATURE (R25) and IDLE_TIMEOUT_SECONDS (from
+# IDLE_TIMEOUT_MINUTES, R22). A value outside its range stops the server here.
+vars().update(clinic_table.environment_values(env, clinic_name=CLINIC_NAME))
 
 
 def _ranged(name: str, default: int, low: int, high: int, rule: str) -> int:
-    """An integer clinic setting that refuses a value outside DOMAIN.md's allowed range."""
+    """An integer server setting that refuses a value outside its allowed range."""
     value = env.int(name, default=default)
     if not low <= value <= high:
         raise ImproperlyConfigured(f"{name} must be between {low} and {high} ({rule}).")
     return value
 
 
-# Scheduling and the dosing session (DOMAIN.md R9-R15). Issue 7 moves these to a settings page;
-# every reading stores the thresholds that applied to it.
-SESSION_MINUTES = _ranged("SESSION_MINUTES", 50, 15, 180, "default session length")
-DOSING_SESSION_MINUTES = _ranged("DOSING_SESSION_MINUTES", 180, 120, 300, "R9")
-BP_DEFER_SYSTOLIC = _ranged("BP_DEFER_SYSTOLIC", 140, 130, 160, "R12")
-BP_DEFER_DIASTOLIC = _ranged("BP_DEFER_DIASTOLIC", 90, 80, 100, "R12")
-BP_HARD_STOP_SYSTOLIC = _ranged("BP_HARD_STOP_SYSTOLIC", 180, 161, 220, "R13")
-BP_HARD_STOP_DIASTOLIC = _ranged("BP_HARD_STOP_DIASTOLIC", 100, 91, 130, "R13")
-if BP_HARD_STOP_SYSTOLIC <= BP_DEFER_SYSTOLIC or BP_HARD_STOP_DIASTOLIC <= BP_DEFER_DIASTOLIC:
-    raise ImproperlyConfigured("The BP hard stop must be above the defer threshold (R12, R13).")
-BP_RECHECK_WAIT_MINUTES = _ranged("BP_RECHECK_WAIT_MINUTES", 5, 5, 15, "R12")
-BP_RECHECKS = _ranged("BP_RECHECKS", 2, 1, 3, "R12")
-POST_DOSE_VITALS_MINUTES = _ranged("POST_DOSE_VITALS_MINUTES", 40, 30, 60, "R14")
-MIN_OBSERVATION_MINUTES = _ranged("MIN_OBSERVATION_MINUTES", 120, 60, 240, "R15")
-DOSE_HOLD_MINUTES = _ranged("DOSE_HOLD_MINUTES", 15, 5, 20, "R10")
-
-# Integration reminders (R7, R8). Which days after the dose, the send hour in the client's own
-# time zone, and the quiet hours in which nothing is sent (a send hour inside them waits for
-# their end).
-REMINDER_DAYS = sorted(set(env.list("REMINDER_DAYS", cast=int, default=[1, 2, 3])))
-if not REMINDER_DAYS or not all(1 <= day <= 7 for day in REMINDER_DAYS):
-    raise ImproperlyConfigured("REMINDER_DAYS must list days 1 to 7 after the dose (R8).")
-REMINDER_SEND_HOUR = _ranged("REMINDER_SEND_HOUR", 10, 0, 23, "R8")
-QUIET_HOURS_START = _ranged("QUIET_HOURS_START", 21, 0, 23, "R8")
-QUIET_HOURS_END = _ranged("QUIET_HOURS_END", 8, 0, 23, "R8")
+# Integration reminders (R7, R8): the reminder days, send hour and quiet hours are clinic
+# settings (above).
 # R8: the therapist is alerted when a dose has no integration session booked this long after it.
 INTEGRATION_ALERT_HOURS = _ranged("INTEGRATION_ALERT_HOURS", 24, 6, 72, "R8")
 # The clinic's own address (https://clinic.example.org), for links in e-mails sent by the
 # worker, which has no request to take it from. Empty: the e-mail says where to sign in instead.
 SITE_URL = env.str("SITE_URL", default="").rstrip("/")
-REMINDER_SIGNATURE = env.str("REMINDER_SIGNATURE", default=f"The team at {CLINIC_NAME}")
 CLINIC_PHONE = env.str("CLINIC_PHONE", default="")
 # Where clients book their own sessions, when the clinic offers it; empty: "contact us".
 SELF_BOOKING_URL = env.str("SELF_BOOKING_URL", default="")
