@@ -76,3 +76,16 @@ class StaffEditForm(forms.Form):
         label="Account active",
         help_text="Untick to stop this person signing in. Their records and history are kept.",
     )
+
+
+class TherapistChoiceField(forms.ModelChoiceField):
+    """A choice of therapist, by name. ``show_email`` adds the e-mail address, where two
+    therapists of the same name must be told apart before a change that moves a caseload."""
+
+    def __init__(self, *args, show_email: bool = False, **kwargs):
+        self.show_email = show_email
+        super().__init__(*args, **kwargs)
+
+    def label_from_instance(self, obj) -> str:
+        name = obj.get_full_name() or obj.email
+        return f"{name} ({obj.email})" if self.show_email and obj.get_full_name() else name

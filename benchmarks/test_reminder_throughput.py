@@ -1,4 +1,4 @@
-"""Reminder dispatch throughput (issue 6): 10,000 due reminders, ONE real Celery worker process
+"""Reminder dispatch throughput (R8): 10,000 due reminders, ONE real Celery worker process
 on Redis (production settings, --pool=solo), a local SMTP server (aiosmtpd, no delay). Wall time
 from the first queued dispatch to every row marked sent; reminders per minute and the duplicate
 count (must be 0). Run with `make bench` (DATABASE_URL and REDIS_URL as in .ci/run)."""

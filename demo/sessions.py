@@ -1,4 +1,4 @@
-"""Demo sessions for `manage.py seed_demo` (issue 5): preparation, dosing and integration sessions,
+"""Demo sessions for `manage.py seed_demo`: preparation, dosing and integration sessions,
 made through the real scheduling and dosing services with the clock of the day they happened.
 
 - Daniel Okafor (Sam Rivera): three preparation sessions done; his first dosing session is today
@@ -6,7 +6,7 @@ made through the real scheduling and dosing services with the clock of the day t
 - Ruth Alvarez (Sam Rivera): in dosing: doses given 29 and 15 days ago (the second after a high
   first reading and an in-range recheck), each followed by an integration session, and a third
   yesterday with no integration session booked yet, so her integration reminders are pending
-  (days 1-3, issue 6) and Sam's 24-hour check turns into an alert today; the fourth dosing session
+  (days 1-3, R8) and Sam's 24-hour check turns into an alert today; the fourth dosing session
   booked 14 days after the third (R6); earlier, a dose deferred for a hard-stop blood pressure,
   with the prescriber informed.
 - Grace Liu (Jordan Chen): a completed course of two doses.
@@ -221,7 +221,7 @@ def build_sessions(staff: dict[str, User], prescription: dict, fill) -> None:
         )
         _session(ruth, SessionKind.INTEGRATION, at(today - timedelta(days=13), 15), rivera)
         # Yesterday's dose (R6: 14 days after the last) has no integration session booked: its
-        # reminder plan (issue 6) is pending, and the beat turns Sam's 24-hour check into an
+        # reminder plan (R8) is pending, and the beat turns Sam's 24-hour check into an
         # alert today. Each older dose's reminders were cancelled by its integration session.
         _dose_day(ruth, rivera, today - timedelta(days=1), readings=[(124, 80, 70, 10)])
         # The next dose 14 days after it (R6), booked while the integration session is still to

@@ -1,4 +1,4 @@
-"""Integration reminders for tests (issue 6). Doses are written row by row (fast); the reminder
+"""Integration reminders for tests (R8). Doses are written row by row (fast); the reminder
 plan comes from the real service (integration.services.reminder_plan_create), and
 IntegrationReminderFactory adds or shapes single rows (any status) on a dose."""
 

@@ -1,7 +1,5 @@
-"""Sessions for tests (issue 5). Rows are written directly (fast, any state); the scheduling
-services are for tests of scheduling itself.
-
-Shared by several pieces of work: add new factories below, do not rewrite the ones above."""
+"""Sessions for tests. Rows are written directly (fast, any state); the scheduling services are
+for tests of scheduling itself."""
 
 from __future__ import annotations
 
@@ -56,7 +54,7 @@ class SessionFactory(factory.django.DjangoModelFactory):
     created_by = factory.LazyAttribute(lambda o: o.therapist)
 
 
-# --- Dosing chart (issue 5: the guided dosing session) ------------------------------------------
+# --- Dosing chart (R10-R15: the guided dosing session) -----------------------------------------
 
 
 def dosing_ready_session(

@@ -1,12 +1,8 @@
 from django import forms
 
+from accounts.forms import TherapistChoiceField
 from accounts.models import Role, User
 from patients.models import Client, ClientShare
-
-
-class TherapistChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: User) -> str:
-        return obj.get_full_name() or obj.email
 
 
 class ShareForm(forms.Form):

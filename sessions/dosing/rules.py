@@ -37,7 +37,7 @@ class Thresholds:
 
     @classmethod
     def current(cls) -> Thresholds:
-        """The clinic's settings page values, else the server configuration (issue 7)."""
+        """The clinic's saved settings, else the server configuration (R12-R15)."""
         from clinic import settings_reader
 
         values = settings_reader.current()

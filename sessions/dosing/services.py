@@ -363,7 +363,7 @@ def dose_record(
     dose left (R3, R5); the interval since the last dose (R6). A dose or tablet count that differs
     from the prescription needs an explanation (R4). The dose counts against the prescription,
     moves a course in preparation to dosing (R1), and is published to other apps
-    (signals.dose_recorded in this transaction, signals.dose_committed after it)."""
+    (signals.dose_recorded, in this transaction)."""
     now = now or timezone.now()
     _not_future(given_at, now, "time given")
     hold_minutes = hold_minutes or settings_reader.current().dose_hold_minutes
@@ -444,10 +444,6 @@ def dose_record(
                 "blood pressure from the last 30 minutes)."
             ) from error
         signals.dose_recorded.send(sender=DoseAdministration, dose=dose)
-        dose_id = dose.pk
-        transaction.on_commit(
-            lambda: signals.dose_committed.send(sender=DoseAdministration, dose_id=dose_id)
-        )
     return dose
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -86,11 +86,8 @@ def _back(session: Session, anchor: str) -> HttpResponse:
     return redirect(_chart_url(session, anchor))
 
 
-def _session_page_url(session: Session) -> str | None:
-    try:
-        return session.get_absolute_url()
-    except NoReverseMatch:  # the session page lands in another piece of issue 5
-        return None
+def _session_page_url(session: Session) -> str:
+    return session.get_absolute_url()
 
 
 def _dose_number(session: Session, prescription) -> int | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import NoReverseMatch
 from django.views.decorators.http import require_POST
 
 from accounts.access import staff_required
@@ -32,12 +31,7 @@ def _session_or_404(client: Client, session_id: int) -> Session:
 
 def _back(session: Session) -> HttpResponse:
     """Back to the session page, at the notes panel."""
-    try:
-        url = session.get_absolute_url()
-    except NoReverseMatch:
-        # Until the session page exists (issue 5 lands in pieces): the client record.
-        url = session.client.get_absolute_url()
-    return redirect(f"{url}#notes")
+    return redirect(f"{session.get_absolute_url()}#notes")
 
 
 def _form_problem(request: HttpRequest, form) -> None:

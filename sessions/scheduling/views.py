@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -94,13 +94,10 @@ def _dosing_chart_url(session: Session) -> str | None:
     """The dosing chart is another piece of work: link to it once its page exists."""
     if session.kind != SessionKind.DOSING:
         return None
-    try:
-        return reverse(
-            "patients:sessions:dosing_chart",
-            kwargs={"client_id": session.client_id, "session_id": session.pk},
-        )
-    except NoReverseMatch:
-        return None
+    return reverse(
+        "patients:sessions:dosing_chart",
+        kwargs={"client_id": session.client_id, "session_id": session.pk},
+    )
 
 
 def _detail_page(

@@ -1,17 +1,14 @@
 from django import forms
 
+from accounts.forms import TherapistChoiceField
 from accounts.models import User
 from staff.team import selectors
-
-
-class TherapistChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: User) -> str:
-        return f"{obj.get_full_name()} ({obj.email})"
 
 
 class CaseloadReassignForm(forms.Form):
     to_therapist = TherapistChoiceField(
         label="Therapist who takes over",
+        show_email=True,
         queryset=User.objects.none(),
         empty_label="Choose a therapist…",
         error_messages={"required": "Choose the therapist who takes over these clients."},

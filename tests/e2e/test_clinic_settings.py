@@ -1,4 +1,4 @@
-"""Issue 7 in a browser: the admin opens Clinic settings from the Clinic menu, is refused a defer
+"""Clinic settings in a browser: the admin opens them from the Clinic menu, is refused a defer
 threshold below its range (what they typed stays), then saves one in range, which is in force.
 Screenshots: tests/screenshots/clinic-settings-*.png."""
 

@@ -1,4 +1,4 @@
-"""Issue 5's "done when", in a browser: a therapist runs the whole seed-000 journey. The client's
+"""A whole dosing course in a browser: a therapist runs the seed-000 journey (R1-R15). The client's
 course is in preparation with an approved referral and a prescription on file (set up with the real
 services, R3); the therapist books three preparation sessions on the past three days and marks each
 completed (R2), is refused a dosing session while only two are completed (what was typed stays),

@@ -70,14 +70,14 @@ def test_healthz_is_503_when_the_broker_is_down(client, monkeypatch):
 def test_pages_carry_a_strict_content_security_policy(client):
     response = client.get(reverse("accounts:login"))
     policy = response["Content-Security-Policy"]
-    assert "script-src 'self'" in policy  # plus a nonce on pages with a nonce'd inline script
+    assert "script-src 'self'" in policy
     assert "unsafe-inline" not in policy
     assert "unsafe-eval" not in policy
     assert "frame-ancestors 'none'" in policy
     assert response["X-Frame-Options"] == "DENY"
     body = response.content.decode()
     assert " style=" not in body  # no inline styles: CSP style-src 'self'
-    assert "<script>" not in body  # every script is a file (or carries the nonce)
+    assert "<script>" not in body  # every script is a file
 
 
 @pytest.mark.django_db
@@ -130,7 +130,7 @@ def test_seed_demo_is_idempotent_and_covers_every_stage(capsys, settings):
     assert Alert.objects.filter(kind="phq9_item9", recipient__email="chen@demo.kapclinic.test")
     assert PortalInvitation.objects.filter(accepted_at__isnull=True).count() == 1
     assert Client.objects.filter(archived_at__isnull=False).count() == 1
-    # Issue 4: every referral state, and every course phase reachable before sessions exist.
+    # R1, R3: every referral state, and every course phase reachable before sessions exist.
     from patients.models import Prescription, Referral, TreatmentCourse
 
     states = set(Referral.objects.values_list("status", flat=True))
@@ -146,7 +146,7 @@ def test_seed_demo_is_idempotent_and_covers_every_stage(capsys, settings):
         "discontinued",
     }
     assert Prescription.objects.filter(superseded_at__isnull=True).count() == 3
-    # Issue 5: a dosing day ready to chart today, doses given (one after a recheck), a hard-stop
+    # R2-R15: a dosing day ready to chart today, doses given (one after a recheck), a hard-stop
     # deferral with the prescriber informed, integration sessions after every dose.
     from django.utils import timezone
 
@@ -160,7 +160,7 @@ def test_seed_demo_is_idempotent_and_covers_every_stage(capsys, settings):
     assert DosingChart.objects.filter(outcome="deferred", deferral_reason="bp_hard_stop").count()
     assert BloodPressureReading.objects.filter(result="high").count() == 1
     assert Session.objects.filter(kind="integration", status="completed").count() == 4
-    # Issue 6: Ruth's dose yesterday has no integration session booked: its three reminders and
+    # R8: Ruth's dose yesterday has no integration session booked: its three reminders and
     # Sam's 24-hour check are pending; every older dose's were cancelled by its integration
     # session (R8). The check becomes an open alert when it is sent (as the beat will today).
     from datetime import timedelta

@@ -13,7 +13,7 @@ from django.db import connection
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from patients.models import Referral
@@ -336,11 +336,7 @@ def note_url(name: str, session) -> str:
 
 
 def session_page(session) -> str:
-    try:
-        url = session.get_absolute_url()
-    except NoReverseMatch:  # the session page lands separately
-        url = session.client.get_absolute_url()
-    return f"{url}#notes"
+    return f"{session.get_absolute_url()}#notes"
 
 
 @pytest.mark.parametrize("name", NOTE_URLS)

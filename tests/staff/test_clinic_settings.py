@@ -1,4 +1,4 @@
-"""Issue 7: the clinic settings page (admin only). Values saved there override the server
+"""The clinic settings page (admin only). Values saved there override the server
 configuration from then on; past readings keep the thresholds they were judged against."""
 
 from __future__ import annotations
