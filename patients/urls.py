@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from patients.clients import share_views, views
+from patients.clients import views
 
 app_name = "patients"
 
@@ -18,10 +18,10 @@ urlpatterns = [
         views.invitation_revoke,
         name="invitation_revoke",
     ),
-    path("<int:client_id>/shares/", share_views.share_add, name="share_add"),
+    path("<int:client_id>/shares/", views.share_add, name="share_add"),
     path(
         "<int:client_id>/shares/<int:share_id>/revoke/",
-        share_views.share_revoke,
+        views.share_revoke,
         name="share_revoke",
     ),
     path("<int:client_id>/intake/", include("patients.intake.urls")),

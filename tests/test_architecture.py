@@ -37,7 +37,6 @@ FLOORS: list[tuple[str, ...]] = [
         "patients.courses.views",
         "patients.courses.urls",
         "patients.clients.views",
-        "patients.clients.share_views",
         "patients.urls",
         "patients.portal",
     ),

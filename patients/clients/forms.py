@@ -6,10 +6,11 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.password_validation import password_validators_help_text_html
 
+from accounts.forms import TherapistChoiceField
 from accounts.models import Role, User
 from patients.clients.services import CLIENT_FIELDS
 from patients.clients.validators import normalize_phone, validate_date_of_birth
-from patients.models import Client
+from patients.models import Client, ClientShare
 from patients.models.clients import FlagCode
 from patients.models.courses import Phase
 
@@ -218,3 +219,33 @@ class SetPasswordForm(forms.Form):
         if data.get("password1") and data.get("password1") != data.get("password2"):
             self.add_error("password2", "The two passwords are not the same.")
         return data
+
+
+# --- Sharing a client with a second therapist -----------------------------------------------
+
+
+class ShareForm(forms.Form):
+    therapist = TherapistChoiceField(
+        label="Share with",
+        queryset=User.objects.none(),
+        empty_label="Choose a therapist…",
+        error_messages={"required": "Choose the therapist to share this client with."},
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=200,
+        help_text="For example: holiday cover, co-therapy, supervision.",
+        error_messages={"required": "Give a reason for sharing."},
+    )
+
+    def __init__(self, *args, client: Client, **kwargs):
+        super().__init__(*args, **kwargs)
+        shared = ClientShare.objects.filter(client=client, revoked_at__isnull=True).values(
+            "therapist_id"
+        )
+        self.fields["therapist"].queryset = (
+            User.objects.filter(role=Role.THERAPIST, is_active=True)
+            .exclude(pk=client.primary_therapist_id)
+            .exclude(pk__in=shared)
+            .order_by("last_name", "first_name")
+        )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -21,7 +22,11 @@ from django.utils import timezone
 from accounts.models import Role, User
 from kap_clinic.errors import DomainError
 from patients.access import can_change_client
-from patients.models import Client, PortalInvitation
+from patients.models import Client, ClientShare, PortalInvitation
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
 
 CLIENT_FIELDS = (
     "first_name",
@@ -246,3 +251,67 @@ def invitation_accept(*, token: str, password: str) -> User:
         invitation.accepted_at = timezone.now()
         invitation.save()
     return user
+
+
+# --- Sharing a client with a second therapist (cover, supervision, co-therapy) ------------
+
+
+REASON_MAX = 200
+
+
+class ShareError(DomainError):
+    """A rule refused the change; the message is for the clinician."""
+
+
+def can_manage_shares(user: User, client: Client) -> bool:
+    """Admins, and the client's primary therapist; not a therapist the client is shared with."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return user.role == Role.ADMIN or (
+        user.role == Role.THERAPIST and client.primary_therapist_id == user.pk
+    )
+
+
+def client_share(*, client: Client, therapist: User, by: User, reason: str) -> ClientShare:
+    if not can_manage_shares(by, client):
+        raise PermissionError("Only an admin or the primary therapist shares a client.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ShareError("Give a reason for sharing, for example holiday cover or co-therapy.")
+    if len(reason) > REASON_MAX:
+        raise ShareError(f"Keep the reason under {REASON_MAX} characters.")
+    if client.is_archived:
+        raise ShareError("This client is archived. Restore the record before sharing it.")
+    if therapist.role != Role.THERAPIST or not therapist.is_active:
+        raise ShareError("Choose an active therapist.")
+    if therapist.pk == client.primary_therapist_id:
+        raise ShareError(f"{therapist.get_full_name()} is already this client's primary therapist.")
+    with transaction.atomic():
+        Client.objects.select_for_update().get(pk=client.pk)
+        if ClientShare.objects.filter(
+            client=client, therapist=therapist, revoked_at__isnull=True
+        ).exists():
+            raise ShareError(f"This client is already shared with {therapist.get_full_name()}.")
+        share = ClientShare(client=client, therapist=therapist, granted_by=by, reason=reason)
+        try:
+            # The partial unique constraint settles two admins sharing at the same moment.
+            with transaction.atomic():
+                share.save()
+        except IntegrityError:
+            raise ShareError(
+                f"This client is already shared with {therapist.get_full_name()}."
+            ) from None
+    return share
+
+
+def client_share_revoke(*, share: ClientShare, by: User) -> ClientShare:
+    """Stop sharing: the therapist loses access at once; the share row is kept (R24)."""
+    if not can_manage_shares(by, share.client):
+        raise PermissionError("Only an admin or the primary therapist stops a share.")
+    with transaction.atomic():
+        share = ClientShare.objects.select_for_update().get(pk=share.pk)
+        if share.revoked_at is not None:
+            raise ShareError("This client is no longer shared with that therapist.")
+        share.revoked_at = timezone.now()
+        share.save(update_fields=["revoked_at"])
+    return share

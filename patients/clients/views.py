@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -13,9 +13,8 @@ from accounts.access import staff_required
 from kap_clinic import formats
 from kap_clinic.errors import DomainError
 from patients.access import client_for_view
-from patients.clients import selectors, services, share_services
-from patients.clients.forms import ArchiveForm, ClientFilterForm, ClientForm
-from patients.clients.share_forms import ShareForm
+from patients.clients import selectors, services
+from patients.clients.forms import ArchiveForm, ClientFilterForm, ClientForm, ShareForm
 from patients.courses import outcomes as outcome_selectors
 from patients.courses import selectors as course_selectors
 from patients.intake import selectors as intake_selectors
@@ -60,7 +59,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
 @staff_required
 def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
     client = client_for_view(request, client_id, page="Client record")
-    can_manage_shares = share_services.can_manage_shares(request.user, client)
+    can_manage_shares = services.can_manage_shares(request.user, client)
     return render(
         request,
         "patients/client_detail.html",
@@ -182,4 +181,54 @@ def invitation_revoke(request: HttpRequest, client_id: int, invitation_id: int) 
         messages.error(request, str(error))
     else:
         messages.success(request, "The invitation link was cancelled and no longer works.")
+    return redirect(client)
+
+
+# --- Sharing a client with a second therapist, under /clients/<client_id>/shares/ ------------
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def share_add(request: HttpRequest, client_id: int) -> HttpResponse:
+    client = client_for_view(request, client_id, page="Share client", for_change=True)
+    if not services.can_manage_shares(request.user, client):
+        raise Http404
+    form = ShareForm(request.POST or None, client=client)
+    if request.method == "POST" and form.is_valid():
+        therapist = form.cleaned_data["therapist"]
+        try:
+            services.client_share(
+                client=client,
+                therapist=therapist,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except DomainError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request, f"{client.full_name} is now shared with {therapist.get_full_name()}."
+            )
+            return redirect(client)
+    return render(request, "patients/share_form.html", {"client": client, "form": form})
+
+
+@staff_required
+@require_POST
+def share_revoke(request: HttpRequest, client_id: int, share_id: int) -> HttpResponse:
+    client = client_for_view(request, client_id, page="Stop sharing client", for_change=True)
+    if not services.can_manage_shares(request.user, client):
+        raise Http404
+    share = get_object_or_404(
+        client.shares.select_related("therapist", "client"), pk=share_id, revoked_at__isnull=True
+    )
+    try:
+        services.client_share_revoke(share=share, by=request.user)
+    except DomainError as error:
+        messages.info(request, str(error))
+    else:
+        messages.success(
+            request,
+            f"{client.full_name} is no longer shared with {share.therapist.get_full_name()}.",
+        )
     return redirect(client)

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from patients.clients import share_services as services
+from patients.clients import services
 from patients.models import ClientShare
 from tests import factories
 from tests.conftest import sign_in
