@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
-from sessions.calendar import feed_services as services
+from sessions.calendar import services
 from sessions.models import CalendarFeed, SessionStatus
 from tests.conftest import sign_in
 from tests.factories_sessions import SessionFactory

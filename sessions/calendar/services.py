@@ -3,7 +3,7 @@
 Only the sha256 of the token is stored (a database leak does not reveal working addresses); the
 address is shown once, when made. One active feed per therapist (also a database constraint):
 making a new one first revokes the old one, so the old address stops working at once. R25: the
-feed carries the session kind and the client's initials only (see feed_views)."""
+feed carries the session kind and the client's initials only (see views)."""
 
 from __future__ import annotations
 
