@@ -36,7 +36,7 @@ from sessions.models import (
     SessionKind,
     SessionStatus,
 )
-from sessions.scheduling import facts as selectors
+from sessions.scheduling import selectors
 
 if TYPE_CHECKING:
     from accounts.models import User

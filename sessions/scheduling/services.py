@@ -25,7 +25,7 @@ from patients.models.courses import CLOSED_PHASES
 from patients.referrals.selectors import current_prescription
 from sessions.dosing import rules
 from sessions.models import Session, SessionKind, SessionStatus
-from sessions.scheduling import facts as selectors
+from sessions.scheduling import selectors
 
 if TYPE_CHECKING:
     from accounts.models import User
