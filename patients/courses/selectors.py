@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from clinic import settings_reader
 from kap_clinic import formats
-from patients.courses import rules as course_rules
+from patients.courses import rules
 from patients.courses.rules import CourseFacts
 from patients.models import (
     Client,
@@ -130,14 +130,14 @@ def _numbers(
     elif course.phase in CLOSED_PHASES:
         note = "Course closed"
     else:
-        next_dose = course_rules.next_dose_date(
+        next_dose = rules.next_dose_date(
             last_dose_on=last_dose,
             min_days_between_doses=prescription.min_days_between_doses if prescription else None,
             today=facts.today,
         )
         note = ""
         if next_dose is None:
-            if course.phase == Phase.DOSING and not course_rules.dosing_blockers(
+            if course.phase == Phase.DOSING and not rules.dosing_blockers(
                 prescription,
                 doses_used=facts.doses_used,
                 prep_done=facts.prep_done,
@@ -241,7 +241,7 @@ def stepper(course: TreatmentCourse, *, stopped_at: str) -> list[Step]:
     current = course.phase
     if current in (Phase.ON_HOLD, Phase.DISCONTINUED):
         current = stopped_at
-    path = course_rules.PATH
+    path = rules.PATH
     index = path.index(current) if current in path else -1
     steps = []
     for position, phase in enumerate(path):
@@ -428,7 +428,7 @@ class CourseDetail:
     numbers: CourseNumbers
     stepper: list[Step]
     timeline: list[Event]
-    actions: list[course_rules.Action] = field(default_factory=list)
+    actions: list[rules.Action] = field(default_factory=list)
     # Where a hold or a discontinuation stopped the course, for the stepper and the banner.
     stopped_at: str = ""
     # The latest phase change (its date and reason explain a hold or a discontinuation).
@@ -462,7 +462,7 @@ def course_detail(*, course: TreatmentCourse, today: date | None = None) -> Cour
         numbers=_numbers(course, facts, _open_flags(course.client), _latest_dose_on(dosing)),
         stepper=stepper(course, stopped_at=stopped_at),
         timeline=_timeline(course, transitions, referral_transitions, prescriptions, dosing),
-        actions=course_rules.allowed_actions(course=course, facts=facts),
+        actions=rules.allowed_actions(course=course, facts=facts),
         stopped_at=stopped_at,
         last_change=transitions[-1] if transitions else None,
     )

@@ -1,7 +1,7 @@
 """Writes to treatment courses (R1, R2, R3): open a course or a booster, and every phase change.
 
 Each change runs under a row lock on the course, checks R1's path and the phase's preconditions
-(course_rules), records a CourseTransition (from, to, reason, by) and leaves the audit of the rows
+(courses.rules), records a CourseTransition (from, to, reason, by) and leaves the audit of the rows
 to django-auditlog. A refused change raises CourseError with a message for the clinician."""
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from django.utils import timezone
 
 from kap_clinic.errors import DomainError
 from patients.access import can_change_client
-from patients.courses import rules as course_rules
-from patients.courses import selectors as course_selectors
+from patients.courses import rules, selectors
 from patients.courses.rules import CourseFacts
 from patients.models import Client, CourseTransition, Phase, TreatmentCourse
 from patients.models.courses import CLOSED_PHASES
@@ -91,7 +90,7 @@ def course_advance(
     today: date | None = None,
 ) -> TreatmentCourse:
     """Move ``course`` to ``to_phase``: the next phase of R1's path, on hold, back from a hold to
-    the phase it interrupted, or discontinued. Preconditions (course_rules.entry_blockers):
+    the phase it interrupted, or discontinued. Preconditions (rules.entry_blockers):
 
     - referral: a submitted intake;
     - preparation: an approved referral with a prescription in force, not expired (R3); the
@@ -111,7 +110,7 @@ def course_advance(
             .get(pk=course.pk)
         )
         _require_change(by, locked.client)
-        facts = course_selectors.course_facts(course=locked, today=today)
+        facts = selectors.course_facts(course=locked, today=today)
         _check(locked, to_phase, reason, facts)
         from_phase = locked.phase
         if to_phase == Phase.ON_HOLD:
@@ -147,19 +146,17 @@ def _check(course: TreatmentCourse, to_phase: str, reason: str, facts: CourseFac
                 else "Open a new course to start again."
             )
         )
-    kind = course_rules.transition_kind(
-        course.phase, to_phase, phase_before_hold=course.phase_before_hold
-    )
+    kind = rules.transition_kind(course.phase, to_phase, phase_before_hold=course.phase_before_hold)
     if kind is None:
         raise CourseError(_impossible(course, to_phase))
-    if course_rules.needs_reason(kind) and not reason:
+    if rules.needs_reason(kind) and not reason:
         raise CourseError(
             "Give a reason for putting the course on hold."
             if kind == "hold"
             else "Give a reason for discontinuing the course."
         )
     if kind in ("forward", "resume"):
-        blockers = course_rules.entry_blockers(to_phase, facts)
+        blockers = rules.entry_blockers(to_phase, facts)
         if blockers:
             verb = "resume" if kind == "resume" else "move to"
             raise CourseError(
@@ -179,7 +176,7 @@ def _impossible(course: TreatmentCourse, to_phase: str) -> str:
             f"A course on hold can only resume {before} (where it stopped) or be discontinued; "
             f"it cannot move to {there}."
         )
-    following = course_rules.FORWARD.get(course.phase)
+    following = rules.FORWARD.get(course.phase)
     return (
         f"A course in {here} cannot move to {there}. The next phase is "
         f"{Phase(following).label.lower()}."

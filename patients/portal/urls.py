@@ -1,11 +1,11 @@
 from django.urls import include, path
 
-from patients.portal import views as portal_views
+from patients.portal import views
 
 app_name = "portal"
 
 urlpatterns = [
-    path("", portal_views.home, name="home"),
+    path("", views.home, name="home"),
     path("intake/", include("patients.intake.portal_urls")),
     path("questionnaires/", include("patients.questionnaires.portal_urls")),
 ]

@@ -5,25 +5,24 @@ from __future__ import annotations
 
 from django import forms
 
-from sessions.notes import schema as note_templates
-from sessions.notes import services as note_services
+from sessions.notes import schema, services
 
 
 class NoteForm(forms.Form):
-    """The progress note's fields for one session kind (note_templates), all optional: a draft
+    """The progress note's fields for one session kind (notes.schema), all optional: a draft
     may be partly written."""
 
     use_required_attribute = False
 
     def __init__(self, *args, kind: str, **kwargs):
         super().__init__(*args, **kwargs)
-        for field in note_templates.fields_for(kind):
+        for field in schema.fields_for(kind):
             self.fields[field.name] = forms.CharField(
                 label=field.label,
                 help_text=field.help_text,
                 required=False,
                 strip=False,
-                max_length=note_templates.FIELD_MAX_LENGTH,
+                max_length=schema.FIELD_MAX_LENGTH,
                 widget=forms.Textarea(attrs={"rows": field.rows}),
             )
 
@@ -33,7 +32,7 @@ class AddendumForm(forms.Form):
 
     text = forms.CharField(
         label="Addendum",
-        max_length=note_services.ADDENDUM_MAX,
+        max_length=services.ADDENDUM_MAX,
         error_messages={"required": "Write the addendum before adding it."},
         widget=forms.Textarea(attrs={"rows": 3}),
     )
@@ -46,6 +45,6 @@ class PsychotherapyNoteForm(forms.Form):
         label="Psychotherapy note",
         required=False,
         strip=False,
-        max_length=note_services.PSYCHOTHERAPY_NOTE_MAX,
+        max_length=services.PSYCHOTHERAPY_NOTE_MAX,
         widget=forms.Textarea(attrs={"rows": 5}),
     )

@@ -1,7 +1,7 @@
 """The progress note's template for each session kind, as data: what the note form asks, in order.
 
 A ProgressNote stores its text in ``content`` by field name; only the names below are ever kept
-(note_services.note_save drops anything else). The structured dosing chart (blood pressure, dose,
+(services.note_save drops anything else). The structured dosing chart (blood pressure, dose,
 discharge) lives in the dosing chart, so the dosing note is a short summary only. Changing a label
 or help text here is safe; renaming a field would hide text already written under the old name.
 """

@@ -20,7 +20,7 @@ from sessions.models import (
     Session,
     SessionStatus,
 )
-from sessions.notes import schema as note_templates
+from sessions.notes import schema
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -91,10 +91,10 @@ def notes_for(*, session: Session, user: User | AnonymousUser) -> dict:
             label=f.label,
             help_text=f.help_text,
             rows=f.rows,
-            max_length=note_templates.FIELD_MAX_LENGTH,
+            max_length=schema.FIELD_MAX_LENGTH,
             value=str(content.get(f.name) or ""),
         )
-        for f in note_templates.fields_for(session.kind)
+        for f in schema.fields_for(session.kind)
     ]
     cancelled = session.status == SessionStatus.CANCELLED
     return {

@@ -22,7 +22,7 @@ from sessions.models import (
     Session,
     SessionStatus,
 )
-from sessions.notes import schema as note_templates
+from sessions.notes import schema
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -51,15 +51,14 @@ def _refuse_cancelled(session: Session) -> None:
 def _clean_content(kind: str, content: dict) -> dict[str, str]:
     """Only the template's fields, as text. Nothing typed into them is dropped."""
     cleaned = {}
-    for field in note_templates.fields_for(kind):
+    for field in schema.fields_for(kind):
         value = content.get(field.name, "")
         value = "" if value is None else str(value)
         # Browsers send CRLF; store one form so a re-save does not look like a change.
         value = value.replace("\r\n", "\n").strip()
-        if len(value) > note_templates.FIELD_MAX_LENGTH:
+        if len(value) > schema.FIELD_MAX_LENGTH:
             raise NoteError(
-                f"{field.label} is too long: keep it under "
-                f"{note_templates.FIELD_MAX_LENGTH:,} characters."
+                f"{field.label} is too long: keep it under {schema.FIELD_MAX_LENGTH:,} characters."
             )
         cleaned[field.name] = value
     return cleaned
@@ -67,7 +66,7 @@ def _clean_content(kind: str, content: dict) -> dict[str, str]:
 
 def note_save(*, session: Session, content: dict, by: User) -> ProgressNote:
     """Save the progress note as a draft: the fields of the session kind's template only
-    (note_templates). Refused once the note is signed (it is locked: add an addendum) and for a
+    (notes.schema). Refused once the note is signed (it is locked: add an addendum) and for a
     cancelled session."""
     with transaction.atomic():
         locked = _locked_session(session, by)
@@ -103,8 +102,7 @@ def note_sign(*, session: Session, by: User) -> ProgressNote:
             )
         note = ProgressNote.objects.select_for_update().filter(session=locked).first()
         if note is None or not any(
-            (note.content.get(name) or "").strip()
-            for name in note_templates.field_names(locked.kind)
+            (note.content.get(name) or "").strip() for name in schema.field_names(locked.kind)
         ):
             raise NoteError("Write at least one part of the note before signing it.")
         if note.is_signed:

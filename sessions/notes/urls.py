@@ -3,11 +3,11 @@ patients:sessions)."""
 
 from django.urls import path
 
-from sessions.notes import views as note_views
+from sessions.notes import views
 
 urlpatterns = [
-    path("", note_views.note_save, name="note_save"),
-    path("sign/", note_views.note_sign, name="note_sign"),
-    path("addendum/", note_views.note_addendum, name="note_addendum"),
-    path("private/", note_views.private_note_save, name="private_note_save"),
+    path("", views.note_save, name="note_save"),
+    path("sign/", views.note_sign, name="note_sign"),
+    path("addendum/", views.note_addendum, name="note_addendum"),
+    path("private/", views.private_note_save, name="private_note_save"),
 ]

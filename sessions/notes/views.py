@@ -1,7 +1,7 @@
 """Session notes, posted from the notes panel of the session page (templates/sessions/_notes.html):
 save the draft, sign and lock, add an addendum, keep a private psychotherapy note (R23).
 
-POST only; every view goes through the access policy (client_for_view) and note_services. The
+POST only; every view goes through the access policy (client_for_view) and notes.services. The
 panel lives on another page, so a refused write comes back as a message on that page; the note
 form's "Sign and lock" saves the draft first, so a refused signature never loses the text."""
 
