@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
+from accounts.models import User
+
 
 class SignInForm(AuthenticationForm):
     username = forms.EmailField(
@@ -59,7 +61,6 @@ class StaffInviteForm(forms.Form):
     role = forms.ChoiceField(choices=STAFF_ROLE_CHOICES, initial="therapist")
 
     def clean_email(self) -> str:
-        from accounts.models import User
 
         email = self.cleaned_data["email"].strip().lower()
         if User.objects.filter(email__iexact=email).exists():

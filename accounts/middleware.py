@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
+from django_otp import user_has_device
 
 from clinic import settings_reader
 
@@ -83,7 +84,6 @@ class StaffTwoFactorMiddleware:
             return None
         if request.resolver_match.view_name in TWO_FACTOR_OPEN_URLS:
             return None
-        from django_otp import user_has_device
 
         target = (
             "accounts:two_factor_verify" if user_has_device(user) else "accounts:two_factor_setup"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from base64 import b32encode
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -94,7 +96,6 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
 
 
 def _grouped(hex_key: str) -> str:
-    from base64 import b32encode
 
     secret = b32encode(bytes.fromhex(hex_key)).decode()
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+
 from audit.models import AccessEvent
 
 if TYPE_CHECKING:
@@ -15,7 +17,6 @@ if TYPE_CHECKING:
 def client_ip(request: HttpRequest) -> str | None:
     """The address the request came from. Behind a proxy (PROXY_COUNT > 0), the address the
     trusted proxy saw, taken from X-Forwarded-For counting from the right."""
-    from django.conf import settings
 
     proxies = settings.PROXY_COUNT
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")

@@ -5,6 +5,7 @@ REDIS_URL are required (as in .ci/run); without them a benchmark fails rather th
 from __future__ import annotations
 
 import pytest
+import redis
 from django.conf import settings
 
 
@@ -17,7 +18,6 @@ def services() -> str:
     url = settings.CELERY_BROKER_URL
     if not url.startswith("redis://"):
         pytest.fail("benchmarks need Redis in REDIS_URL")
-    import redis
 
     redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     return url

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from clinic import table
+from clinic.models import ClinicSettings
 
 CACHE_KEY = "clinic-settings:v1"
 CACHE_SECONDS = 60
@@ -54,8 +55,6 @@ def overrides() -> dict:
     """The saved, non-empty values (cached; cleared by clinic_settings_update)."""
     cached = cache.get(CACHE_KEY)
     if cached is None:
-        from clinic.models import ClinicSettings
-
         row = ClinicSettings.objects.filter(pk=1).values(*SETTING_NAMES).first() or {}
         cached = {name: value for name, value in row.items() if value not in (None, "")}
         cache.set(CACHE_KEY, cached, CACHE_SECONDS)

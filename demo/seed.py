@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from django.utils import timezone
 
 from accounts.models import Role, User
+from demo.sessions import build_scores, build_sessions
 from patients.clients import services
 from patients.courses import services as course_services
 from patients.intake import services as intake_services
@@ -177,7 +178,6 @@ def build() -> dict[str, User]:
                 client.save(update_fields=["user", "updated_at"])
             _stage(spec, client, therapist, staff)
     _referrals_and_courses(staff)
-    from demo.sessions import build_scores, build_sessions
 
     build_sessions(staff, PRESCRIPTION, _fill)
     build_scores(staff)

@@ -20,7 +20,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from patients.courses import services as course_services
-from patients.models import Client, Prescriber
+from patients.intake import services as intake_services
+from patients.models import Client, Prescriber, QuestionnaireResponse
+from patients.questionnaires.services import questionnaire_submit
 from patients.referrals import services as referral_services
 from sessions.dosing import services as dosing_services
 from sessions.models import Session, SessionKind, SessionStatus
@@ -192,8 +194,6 @@ def build_sessions(staff: dict[str, User], prescription: dict, fill) -> None:
 
     ruth = client("Ruth")
     if not Session.objects.filter(client=ruth).exists():
-        from patients.intake import services as intake_services
-
         intake_services.intake_submit(intake=fill(ruth), by=ruth.user)
         course = course_services.course_open(client=ruth, by=rivera)
         course_services.course_advance(course=course, to_phase="referral", by=rivera)
@@ -237,8 +237,6 @@ def build_sessions(staff: dict[str, User], prescription: dict, fill) -> None:
 
     grace = client("Grace")
     if not Session.objects.filter(client=grace).exists():
-        from patients.intake import services as intake_services
-
         intake_services.intake_submit(intake=fill(grace), by=grace.user)
         course = course_services.course_open(client=grace, by=chen)
         course_services.course_advance(course=course, to_phase="referral", by=chen)
@@ -264,8 +262,6 @@ def _answers(total: int, items: int, *, keep_last_zero: bool) -> list[int]:
 def _score_history(client: Client, by: User, history: list[tuple[int, int, int]]) -> None:
     """PHQ-9 and GAD-7 at intake, before each dose and at the end (R19), through the real
     service, then dated on the days they belong to: the demo is written in one go today."""
-    from patients.models import QuestionnaireResponse
-    from patients.questionnaires.services import questionnaire_submit
 
     if QuestionnaireResponse.objects.filter(client=client).exists():
         return

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -286,7 +287,6 @@ def dispatch_all_due(
     base_url: str = "",
 ) -> DispatchResult:
     """Batches until nothing is due or the time budget is spent (the beat runs every minute)."""
-    import time
 
     started = time.monotonic()
     total = DispatchResult()

@@ -10,6 +10,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from clinic import settings_reader
 from integration.models import IntegrationReminder
@@ -81,7 +82,6 @@ def client_message(
 
 
 def therapist_message(reminder: IntegrationReminder, *, base_url: str = "") -> Message:
-    from django.urls import reverse
 
     therapist = reminder.course.therapist
     context = {

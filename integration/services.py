@@ -14,6 +14,7 @@ from django.utils import timezone
 from clinic import settings_reader
 from integration import rules
 from integration.models import IntegrationReminder, ReminderKind, ReminderStatus
+from integration.tasks import dispatch_due_reminders
 from kap_clinic.errors import DomainError
 from patients.access import can_change_client
 
@@ -131,7 +132,6 @@ def reminder_resend(*, reminder: IntegrationReminder, by: User) -> IntegrationRe
     so the audit trail records who asked (R22)."""
     if not can_change_client(by, reminder.client):
         raise ReminderError("You cannot change this client's reminders.")
-    from integration.tasks import dispatch_due_reminders
 
     with transaction.atomic():
         locked = IntegrationReminder.objects.select_for_update().get(pk=reminder.pk)

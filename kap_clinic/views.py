@@ -11,6 +11,8 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from kap_clinic.celery import app
+
 logger = logging.getLogger(__name__)
 
 
@@ -33,7 +35,6 @@ def _database_ok() -> bool:
 
 
 def _broker_ok() -> bool:
-    from kap_clinic.celery import app
 
     try:
         with app.connection_for_write() as conn:

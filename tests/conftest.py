@@ -7,8 +7,10 @@ from __future__ import annotations
 import os
 
 import pytest
+import redis
 from django.conf import settings
 
+from clinic import settings_reader
 from tests import factories
 
 
@@ -39,7 +41,6 @@ def redis_url(request) -> str:
         if request.config.getoption("--require-services"):
             pytest.fail("REDIS_URL is required for this test (--require-services).")
         pytest.skip("needs REDIS_URL (CI runs it with --require-services)")
-    import redis
 
     redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     return url
@@ -106,8 +107,6 @@ def _clinic_settings_cache():
     the reader's cache starts as "no overrides": the server values, read at each call, apply (a
     test's ``settings`` fixture works) and the reader costs no query, so query counts measure the
     page alone. clinic_settings_update clears it; tests/clinic covers the uncached read."""
-    from clinic import settings_reader
-
     settings_reader.prime({})
     yield
     settings_reader.clear()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import factory
+from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -66,8 +67,6 @@ def totp_device(user: User) -> TOTPDevice:
 
 
 def totp_code(device: TOTPDevice) -> str:
-    from django_otp.oath import totp
-
     return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
 
 

@@ -12,6 +12,7 @@ import factory
 from django.utils import timezone
 
 from patients.models import Client, Prescriber, Prescription, Referral
+from patients.referrals import services as referral_services
 from tests.factories import ClientFactory, TherapistFactory
 
 
@@ -67,8 +68,6 @@ def approved_referral_with_prescription(
 ) -> tuple[Referral, Prescription]:
     """Draft → sent → approved with a prescription, through the services (R3). ``by`` defaults to
     the client's primary therapist."""
-    from patients.referrals import services as referral_services
-
     if client is None:
         client = ClientFactory(primary_therapist=by or TherapistFactory())
     by = by or client.primary_therapist

@@ -6,12 +6,25 @@ from __future__ import annotations
 from datetime import timedelta
 
 import factory
+from django.conf import settings
 from django.utils import timezone
 
+from patients.courses import services as course_services
+from patients.courses.services import course_advance, course_open
 from patients.models import Client, Phase, TreatmentCourse
 from patients.models.courses import CLOSED_PHASES
-from sessions.models import Session, SessionKind
-from tests.factories import ClientFactory
+from patients.referrals.selectors import current_prescription
+from sessions.models import (
+    BloodPressureReading,
+    DoseAdministration,
+    Session,
+    SessionKind,
+    SessionStatus,
+)
+from sessions.scheduling.services import session_schedule
+from tests.factories import ClientFactory, ClientUserFactory, TherapistFactory
+from tests.factories_intake import submitted_intake
+from tests.factories_referrals import approved_referral_with_prescription
 
 
 def course_for(client: Client) -> TreatmentCourse:
@@ -70,13 +83,6 @@ def dosing_ready_session(
     to preparation, ``prep_sessions`` completed preparation sessions (R2), then the dosing session
     booked through ``session_schedule`` (R9: 180 minutes) at ``starts_at`` (default: now, so the
     chart can be started today). Call it inside ``time_machine.travel`` to pin "today"."""
-    from patients.courses.services import course_advance, course_open
-    from sessions.models import SessionStatus
-    from sessions.scheduling.services import session_schedule
-    from tests.factories import ClientUserFactory, TherapistFactory
-    from tests.factories_intake import submitted_intake
-    from tests.factories_referrals import approved_referral_with_prescription
-
     if client is None:
         client = ClientFactory(
             primary_therapist=therapist or TherapistFactory(),
@@ -123,10 +129,6 @@ def course_ready_for_dosing(
     referral with a prescription (``prescription_fields`` override it), moved to preparation, and
     ``prep_done`` completed preparation sessions in the past (R2). Returns (course, prescription).
     The client needs a portal login (the intake is theirs)."""
-    from patients.courses import services as course_services
-    from tests.factories_intake import submitted_intake
-    from tests.factories_referrals import approved_referral_with_prescription
-
     by = client.primary_therapist
     submitted_intake(client)
     course = course_services.course_open(client=client, by=by)
@@ -148,13 +150,7 @@ def course_ready_for_dosing(
 def dose_given(session: Session, *, given_at=None, prescription=None):
     """Record the dose of a dosing session directly (the dosing chart's work): an in-range pre-dose
     reading 10 minutes before, then the administration (R11: the database trigger checks both)."""
-    from django.conf import settings
-
-    from sessions.models import BloodPressureReading, DoseAdministration
-
     if prescription is None:
-        from patients.referrals.selectors import current_prescription
-
         prescription = current_prescription(client=session.client)
     given_at = given_at or session.starts_at + timedelta(minutes=30)
     reading = BloodPressureReading.objects.create(

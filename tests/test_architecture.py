@@ -7,8 +7,17 @@ dependencies, and are not counted. The test reads the source, so it needs no dat
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
+import os
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
+
+import pytest
+
+from kap_clinic.errors import DomainError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -164,20 +173,23 @@ def _cycles(graph: dict[str, dict[str, int]]) -> list[frozenset[str]]:
             elif target in on_stack:
                 low[node] = min(low[node], index[target])
         if low[node] == index[node]:
-            component = set()
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                component.add(member)
-                if member == node:
-                    break
+            component = _pop_component(stack, on_stack, node)
             if len(component) > 1:
-                found.append(frozenset(component))
+                found.append(component)
 
     for node in sorted(graph):
         if node not in index:
             visit(node)
     return found
+
+
+def _pop_component(stack: list[str], on_stack: set[str], root: str) -> frozenset[str]:
+    """Pop Tarjan's stack down to ``root``: the members of the component ``root`` heads."""
+    start = stack.index(root)
+    component = frozenset(stack[start:])
+    del stack[start:]
+    on_stack.difference_update(component)
+    return component
 
 
 def test_no_import_cycles_but_the_accepted_ones():
@@ -205,11 +217,6 @@ TRANSPORT_ERRORS = {"TransientEmailError"}
 
 
 def test_every_error_a_service_raises_for_a_person_is_a_domain_error():
-    import importlib
-    import inspect
-
-    from kap_clinic.errors import DomainError
-
     services = [m for m in product_modules() if m.rsplit(".", 1)[-1].endswith("services")]
     assert len(services) > 10
     errors = {
@@ -220,3 +227,17 @@ def test_every_error_a_service_raises_for_a_person_is_a_domain_error():
     }
     assert len(errors) >= 15
     assert sorted(name for name, cls in errors.items() if not issubclass(cls, DomainError)) == []
+
+
+@pytest.mark.parametrize(
+    "module", ["patients.questionnaires.tasks", "integration.tasks", "accounts.tasks"]
+)
+def test_a_worker_can_import_each_task_module_first(module):
+    # Celery's autodiscovery imports the task modules before anything else has imported the
+    # services they call: a circular top-level import would stop the worker from starting.
+    code = f"import django; django.setup(); import {module}"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kap_clinic.test_settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from zoneinfo import available_timezones
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row
 from django import forms
@@ -37,7 +39,6 @@ COMMON_TIME_ZONES = [
 def time_zone_choices() -> list:
     """Blank (the clinic's zone), the common zones, then every zone sorted. A callable, so the
     list is built when a form is made, not at import."""
-    from zoneinfo import available_timezones
 
     known = available_timezones()
     common = [(name, label) for name, label in COMMON_TIME_ZONES if name in known]

@@ -43,6 +43,30 @@ def _with_status(clients: QuerySet[Client]) -> QuerySet[Client]:
     )
 
 
+# The client list's "Portal and intake" filter, on the annotations of _with_status.
+STATUS_FILTERS: dict[str, Q] = {
+    "not_invited": Q(user__isnull=True, has_open_invitation=False),
+    "invited": Q(user__isnull=True, has_open_invitation=True),
+    "intake_due": Q(intake_status__isnull=True) | Q(intake_status=Intake.Status.DRAFT),
+    "intake_to_review": Q(intake_status=Intake.Status.SUBMITTED, intake_reviewed_at__isnull=True),
+    "intake_reviewed": Q(intake_reviewed_at__isnull=False),
+}
+
+
+def _search_term(term: str) -> Q:
+    """One word of the search: a name, an e-mail address, or three digits or more of a phone."""
+    match = (
+        Q(first_name__icontains=term)
+        | Q(last_name__icontains=term)
+        | Q(preferred_name__icontains=term)
+        | Q(email__icontains=term)
+    )
+    digits = "".join(ch for ch in term if ch.isdigit())
+    if len(digits) >= 3:
+        match |= Q(phone_digits__contains=digits)
+    return match
+
+
 def client_list(
     *,
     user: User,
@@ -57,32 +81,9 @@ def client_list(
     clients = visible_clients(user).select_related("primary_therapist", "user")
     clients = _with_status(clients.filter(archived_at__isnull=not archived))
     for term in search.split()[:5]:
-        digits = "".join(ch for ch in term if ch.isdigit())
-        match = (
-            Q(first_name__icontains=term)
-            | Q(last_name__icontains=term)
-            | Q(preferred_name__icontains=term)
-            | Q(email__icontains=term)
-        )
-        if len(digits) >= 3:
-            match |= Q(phone_digits__contains=digits)
-        clients = clients.filter(match)
-
-    if status == "not_invited":
-        clients = clients.filter(user__isnull=True, has_open_invitation=False)
-    elif status == "invited":
-        clients = clients.filter(user__isnull=True, has_open_invitation=True)
-    elif status == "intake_due":
-        clients = clients.filter(
-            Q(intake_status__isnull=True) | Q(intake_status=Intake.Status.DRAFT)
-        )
-    elif status == "intake_to_review":
-        clients = clients.filter(
-            intake_status=Intake.Status.SUBMITTED, intake_reviewed_at__isnull=True
-        )
-    elif status == "intake_reviewed":
-        clients = clients.filter(intake_reviewed_at__isnull=False)
-
+        clients = clients.filter(_search_term(term))
+    if status in STATUS_FILTERS:
+        clients = clients.filter(STATUS_FILTERS[status])
     if phase == "none":
         clients = clients.filter(course_phase__isnull=True)
     elif phase:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import available_timezones
 
 import phonenumbers
 from django.conf import settings
@@ -70,7 +71,6 @@ def validate_date_of_birth(value: date | None) -> None:
 def validate_time_zone(value: str) -> None:
     """An IANA time zone name such as America/Los_Angeles (R8: reminders at the client's local
     send hour)."""
-    from zoneinfo import available_timezones
 
     if value and value not in available_timezones():
         raise ValidationError(

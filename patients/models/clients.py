@@ -3,6 +3,8 @@ policy and the audit trail stand on: who the client is and which therapists may 
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -111,7 +113,6 @@ class Client(models.Model):
     @property
     def zone(self):
         """The client's time zone (R8), the clinic's when none is set."""
-        from zoneinfo import ZoneInfo
 
         return ZoneInfo(self.time_zone or settings.TIME_ZONE)
 

@@ -1,6 +1,7 @@
 from django import template
 
 from patients.clients.validators import format_phone
+from patients.models import Phase
 
 register = template.Library()
 
@@ -14,6 +15,5 @@ def phone(value: str) -> str:
 @register.filter
 def phase_label(value: str) -> str:
     """A course phase code as the clinic says it ("on_hold" → "On hold")."""
-    from patients.models import Phase
 
     return dict(Phase.choices).get(value, value)

@@ -140,42 +140,66 @@ def calendar_week(
             )
         )
 
-    hours = list(range(FIRST_HOUR, LAST_HOUR))
-    grid: dict[tuple[date, int | str], Cell] = {}
+    grid = _empty_grid(day_list)
+    # The grid's hours as aware moments, made once per day (not once per session and hour).
+    slots = {
+        day: {hour: timezone.make_aware(datetime.combine(day, time(hour))) for hour in HOURS}
+        for day in day_list
+    }
+    for entry in entries:
+        _place(grid, entry, day_list=day_list, slots=slots)
+    return CalendarWeek(
+        days=day_list,
+        rows=_rows(grid, day_list),
+        entries=entries,
+        first=day_list[0],
+        last=day_list[-1],
+    )
+
+
+HOURS = tuple(range(FIRST_HOUR, LAST_HOUR))
+Grid = dict[tuple[date, int | str], Cell]
+
+
+def _empty_grid(day_list: list[date]) -> Grid:
+    grid: Grid = {}
     for day in day_list:
         grid[(day, "early")] = Cell(day=day, hour=None)
         grid[(day, "late")] = Cell(day=day, hour=None)
-        for hour in hours:
+        for hour in HOURS:
             grid[(day, hour)] = Cell(day=day, hour=hour)
-    for entry in entries:
-        day, hour = entry.start.date(), entry.start.hour
-        if day not in day_list:
-            day, hour = day_list[0], -1  # began before the first day shown (overnight)
-        key = "early" if hour < FIRST_HOUR else "late" if hour >= LAST_HOUR else hour
-        grid[(day, key)].entries.append(entry)
-        if entry.cancelled:
-            continue
-        # The hours the session still runs into are busy: no "book this slot" link there.
-        for later in hours:
-            slot = timezone.make_aware(datetime.combine(day, time(later)))
-            if entry.start < slot < entry.end and later != hour:
-                grid[(day, later)].busy = True
-                grid[(day, later)].busy_kind = entry.session.kind
+    return grid
 
+
+def _place(grid: Grid, entry: Entry, *, day_list: list[date], slots: dict) -> None:
+    """Puts ``entry`` in the cell of its start, and marks the later hours it runs into busy."""
+    day, hour = entry.start.date(), entry.start.hour
+    if day not in day_list:
+        day, hour = day_list[0], -1  # began before the first day shown (overnight)
+    key = "early" if hour < FIRST_HOUR else "late" if hour >= LAST_HOUR else hour
+    grid[(day, key)].entries.append(entry)
+    if entry.cancelled:
+        return
+    # The hours the session still runs into are busy: no "book this slot" link there.
+    for later, slot in slots[day].items():
+        if entry.start < slot < entry.end and later != hour:
+            grid[(day, later)].busy = True
+            grid[(day, later)].busy_kind = entry.session.kind
+
+
+def _rows(grid: Grid, day_list: list[date]) -> list[Row]:
     rows = []
     if any(grid[(d, "early")].entries for d in day_list):
         rows.append(
             Row(f"Before {_hour_label(FIRST_HOUR)}", None, [grid[(d, "early")] for d in day_list])
         )
-    for hour in hours:
+    for hour in HOURS:
         rows.append(Row(_hour_label(hour), hour, [grid[(d, hour)] for d in day_list]))
     if any(grid[(d, "late")].entries for d in day_list):
         rows.append(
             Row(f"From {_hour_label(LAST_HOUR)}", None, [grid[(d, "late")] for d in day_list])
         )
-    return CalendarWeek(
-        days=day_list, rows=rows, entries=entries, first=day_list[0], last=day_list[-1]
-    )
+    return rows
 
 
 def _hour_label(hour: int) -> str:

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from django.utils import timezone
+
+from clinic import settings_reader
 from kap_clinic import formats
 
 if TYPE_CHECKING:
@@ -38,7 +41,6 @@ class Thresholds:
     @classmethod
     def current(cls) -> Thresholds:
         """The clinic's saved settings, else the server configuration (R12-R15)."""
-        from clinic import settings_reader
 
         values = settings_reader.current()
         return cls(
@@ -55,7 +57,6 @@ class Thresholds:
 
 def default_minutes(kind: str) -> int:
     """R9: a dosing session is scheduled for 180 minutes; others for the clinic's default."""
-    from clinic import settings_reader
 
     values = settings_reader.current()
     return values.dosing_session_minutes if kind == "dosing" else values.session_minutes
@@ -271,7 +272,6 @@ def discharge_blockers(
 
 
 def _clock(moment: datetime) -> str:
-    from django.utils import timezone
 
     local = timezone.localtime(moment)
     return f"{local:%-I:%M %p}"

@@ -4,7 +4,7 @@ readings or adverse events."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
@@ -112,7 +112,6 @@ class ChartState:
     def hold_ends_at(self) -> datetime | None:
         if self.dose is None:
             return None
-        from datetime import timedelta
 
         return self.dose.given_at + timedelta(minutes=self.dose.hold_minutes)
 

@@ -21,6 +21,7 @@ from kap_clinic import formats
 from kap_clinic.errors import DomainError
 from patients.access import can_change_client
 from patients.courses import rules as course_rules
+from patients.courses.services import CourseError, course_advance
 from patients.models import Phase
 from patients.referrals.selectors import current_prescription
 from sessions import signals
@@ -245,32 +246,14 @@ def bp_record(
         locked = _locked(session, by)
         chart = _chart(locked)
         _open(chart)
-        dose = dose_for(locked)
         if taken_at < locked.starts_at - timedelta(hours=1):
             raise DosingError("That time is before the session started.")
         if moment == BloodPressureReading.Moment.PRE_DOSE:
-            if dose is not None:
-                raise DosingError("The dose has been given: record this as a post-dose reading.")
-            if chart.preparation_done_at is None:
-                raise DosingError(
-                    "Complete the preparation (intention, fasting, chaperone) before the "
-                    "blood-pressure check."
-                )
-            readings = list(locked.bp_readings.order_by("taken_at", "id"))
-            gate = rules.bp_gate(readings, now=now, thresholds=thresholds)
-            if readings and taken_at < readings[-1].taken_at:
-                raise DosingError("A new reading cannot be earlier than the last one.")
-            if gate.state == "recheck" and taken_at < gate.next_reading_at:
-                local = timezone.localtime(gate.next_reading_at)
-                raise DosingError(
-                    f"Let the client rest: the recheck can be taken from {local:%-I:%M %p} "
-                    f"({int(thresholds.recheck_wait.total_seconds() // 60)} minutes after the "
-                    "last reading)."
-                )
-        elif dose is None:
-            raise DosingError("Post-dose readings are recorded after the dose is given.")
-        elif taken_at < dose.given_at:
-            raise DosingError("A post-dose reading is taken after the time the dose was given.")
+            readings = _pre_dose_readings(
+                locked, chart, taken_at=taken_at, now=now, thresholds=thresholds
+            )
+        else:
+            _check_post_dose_time(locked, taken_at=taken_at)
         reading = BloodPressureReading.objects.create(
             session=locked,
             moment=moment,
@@ -286,28 +269,79 @@ def bp_record(
             recorded_by=by,
         )
         if moment == BloodPressureReading.Moment.PRE_DOSE:
-            readings.append(reading)
-            gate = rules.bp_gate(readings, now=max(now, taken_at), thresholds=thresholds)
+            gate = rules.bp_gate(
+                [*readings, reading], now=max(now, taken_at), thresholds=thresholds
+            )
             if gate.state == "deferred":
-                _defer(
-                    locked,
-                    chart,
-                    reason=DosingChart.DeferralReason.BP_HARD_STOP
-                    if gate.hard_stop
-                    else DosingChart.DeferralReason.BP_HIGH,
-                    note=gate.message,
-                    now=now,
-                    by=by,
-                )
-                if gate.hard_stop:
-                    PrescriberNotice.objects.create(
-                        session=locked,
-                        reason=(
-                            f"Inform the prescriber: pre-dose blood pressure {systolic}/"
-                            f"{diastolic} was at or above the hard stop; the dose was deferred."
-                        ),
-                    )
+                _defer_for_blood_pressure(locked, chart, gate=gate, reading=reading, by=by, now=now)
     return reading
+
+
+def _pre_dose_readings(
+    session: Session, chart: DosingChart, *, taken_at: datetime, now: datetime, thresholds
+) -> list[BloodPressureReading]:
+    """The session's pre-dose readings so far, once a new one may be taken at ``taken_at``: before
+    the dose, after the preparation, not earlier than the last, and a recheck only after the rest
+    time (R11, R12)."""
+    if dose_for(session) is not None:
+        raise DosingError("The dose has been given: record this as a post-dose reading.")
+    if chart.preparation_done_at is None:
+        raise DosingError(
+            "Complete the preparation (intention, fasting, chaperone) before the "
+            "blood-pressure check."
+        )
+    readings = list(session.bp_readings.order_by("taken_at", "id"))
+    gate = rules.bp_gate(readings, now=now, thresholds=thresholds)
+    if readings and taken_at < readings[-1].taken_at:
+        raise DosingError("A new reading cannot be earlier than the last one.")
+    if gate.state == "recheck" and taken_at < gate.next_reading_at:
+        raise DosingError(
+            "Let the client rest: the recheck can be taken from "
+            f"{formats.clock(timezone.localtime(gate.next_reading_at))} "
+            f"({int(thresholds.recheck_wait.total_seconds() // 60)} minutes after the "
+            "last reading)."
+        )
+    return readings
+
+
+def _check_post_dose_time(session: Session, *, taken_at: datetime) -> None:
+    """R14: post-dose and discharge readings come after the dose."""
+    dose = dose_for(session)
+    if dose is None:
+        raise DosingError("Post-dose readings are recorded after the dose is given.")
+    if taken_at < dose.given_at:
+        raise DosingError("A post-dose reading is taken after the time the dose was given.")
+
+
+def _defer_for_blood_pressure(
+    session: Session,
+    chart: DosingChart,
+    *,
+    gate,
+    reading: BloodPressureReading,
+    by: User,
+    now: datetime,
+) -> None:
+    """R12: the readings defer the dose for today; R13: a hard stop also asks the clinic to
+    inform the prescriber."""
+    _defer(
+        session,
+        chart,
+        reason=DosingChart.DeferralReason.BP_HARD_STOP
+        if gate.hard_stop
+        else DosingChart.DeferralReason.BP_HIGH,
+        note=gate.message,
+        now=now,
+        by=by,
+    )
+    if gate.hard_stop:
+        PrescriberNotice.objects.create(
+            session=session,
+            reason=(
+                f"Inform the prescriber: pre-dose blood pressure {reading.systolic}/"
+                f"{reading.diastolic} was at or above the hard stop; the dose was deferred."
+            ),
+        )
 
 
 def _defer(
@@ -382,46 +416,15 @@ def dose_record(
             raise DosingError(
                 "Complete the preparation (intention, fasting, chaperone) before the dose."
             )
-        readings = list(locked.bp_readings.order_by("taken_at", "id"))
-        gate = rules.bp_gate(
-            [r for r in readings if r.taken_at <= given_at],
-            now=given_at,
-            thresholds=rules.Thresholds.current(),
-        )
-        later_high = [r for r in readings if r.taken_at > given_at and r.result != "in_range"]
-        if gate.state != "open" or later_high:
-            raise DosingError(
-                "The dose cannot be given: it needs a pre-dose blood pressure in range taken in "
-                "the 30 minutes before the time given. " + gate.message
-            )
+        gate = _open_gate(locked, given_at=given_at)
         problems = _prescription_problems(
             locked, on=formats.clinic_date(given_at), exclude_session_id=locked.pk
         )
         prescription = current_prescription(client=locked.client)
         if problems:
             raise DosingError("The dose cannot be given: " + " ".join(problems))
-        if (
-            dose_mg != prescription.dose_mg or tablets != prescription.tablets_per_dose
-        ) and not mismatch_reason:
-            raise DosingError(
-                f"The prescription is {prescription.dose_mg} mg as {prescription.tablets_per_dose}"
-                f" tablet{'s' if prescription.tablets_per_dose != 1 else ''}. Explain why the dose "
-                f"given ({dose_mg} mg, {tablets} tablet{'s' if tablets != 1 else ''}) differs."
-            )
-        if locked.course.phase == Phase.PREPARATION:
-            # R1: the first dose moves the course into dosing (its preconditions are R2, R3,
-            # checked again there).
-            from patients.courses.services import CourseError, course_advance
-
-            try:
-                course_advance(course=locked.course, to_phase=Phase.DOSING, by=by)
-            except CourseError as error:
-                raise DosingError(str(error)) from error
-        elif locked.course.phase != Phase.DOSING:
-            raise DosingError(
-                f"The course is {locked.course.get_phase_display().lower()}: no dose can be "
-                "recorded in it."
-            )
+        _check_as_prescribed(prescription, dose_mg, tablets, mismatch_reason=mismatch_reason)
+        _course_into_dosing(locked.course, by=by)
         try:
             with transaction.atomic():
                 dose = DoseAdministration.objects.create(
@@ -445,6 +448,50 @@ def dose_record(
             ) from error
         signals.dose_recorded.send(sender=DoseAdministration, dose=dose)
     return dose
+
+
+def _open_gate(session: Session, *, given_at: datetime) -> rules.BpGate:
+    """R11-R13: an in-range pre-dose reading from the 30 minutes before ``given_at``, and no
+    higher reading since."""
+    readings = list(session.bp_readings.order_by("taken_at", "id"))
+    gate = rules.bp_gate(
+        [r for r in readings if r.taken_at <= given_at],
+        now=given_at,
+        thresholds=rules.Thresholds.current(),
+    )
+    later_high = [r for r in readings if r.taken_at > given_at and r.result != "in_range"]
+    if gate.state != "open" or later_high:
+        raise DosingError(
+            "The dose cannot be given: it needs a pre-dose blood pressure in range taken in "
+            "the 30 minutes before the time given. " + gate.message
+        )
+    return gate
+
+
+def _check_as_prescribed(prescription, dose_mg: int, tablets: int, *, mismatch_reason: str):
+    """R4: a dose or tablet count other than the prescription's needs an explanation."""
+    if (
+        dose_mg != prescription.dose_mg or tablets != prescription.tablets_per_dose
+    ) and not mismatch_reason:
+        raise DosingError(
+            f"The prescription is {prescription.dose_mg} mg as {prescription.tablets_per_dose}"
+            f" tablet{'s' if prescription.tablets_per_dose != 1 else ''}. Explain why the dose "
+            f"given ({dose_mg} mg, {tablets} tablet{'s' if tablets != 1 else ''}) differs."
+        )
+
+
+def _course_into_dosing(course, *, by: User) -> None:
+    """R1: the first dose moves a course in preparation into dosing (its preconditions, R2 and
+    R3, are checked again there); no dose is recorded in any other phase."""
+    if course.phase == Phase.PREPARATION:
+        try:
+            course_advance(course=course, to_phase=Phase.DOSING, by=by)
+        except CourseError as error:
+            raise DosingError(str(error)) from error
+    elif course.phase != Phase.DOSING:
+        raise DosingError(
+            f"The course is {course.get_phase_display().lower()}: no dose can be recorded in it."
+        )
 
 
 def dose_hold_end(

@@ -123,36 +123,11 @@ def _check_dose_slot(
         today=on,
     )
     if facts.doses_planned and prescription is not None:
-        # The plain "all doses used" message would mislead when booked sessions fill the rest.
-        left = prescription.doses_authorised - facts.doses_used
-        if facts.doses_planned >= left:
-            problems = [p for p in problems if "authorised doses" not in p]
-            problems.append(
-                f"{facts.doses_used} of {prescription.doses_authorised} authorised doses have "
-                f"been used and {facts.doses_planned} more "
-                f"{'is' if facts.doses_planned == 1 else 'are'} already scheduled: there is no "
-                "dose left on the prescription for another dosing session."
-            )
+        problems = _with_planned_doses(problems, facts=facts, prescription=prescription)
     if prescription is not None:
-        for other_on, _pk in facts.other_dose_dates:
-            blocker = rules.dose_gap_blocker(
-                on=on, other_on=other_on, min_days=prescription.min_days_between_doses
-            )
-            if blocker:
-                problems.append(blocker)
-                break
+        problems += _interval_problems(facts, on=on, min_days=prescription.min_days_between_doses)
     if facts.prep_done < settings_reader.current().prep_sessions_required:
-        unmarked = Session.objects.filter(
-            course=course,
-            kind=SessionKind.PREPARATION,
-            status=SessionStatus.SCHEDULED,
-            starts_at__lt=timezone.now(),
-        ).count()
-        if unmarked:
-            problems.append(
-                f"{unmarked} past preparation session{'s are' if unmarked != 1 else ' is'} not "
-                "marked yet: mark the sessions that took place as completed on their pages."
-            )
+        problems += _unmarked_preparation(course)
     if problems:
         raise SessionError("This dosing session cannot be booked: " + " ".join(problems))
     warning = rules.integration_warning(
@@ -162,6 +137,45 @@ def _check_dose_slot(
     if warning and not acknowledge_integration:
         raise IntegrationWarning(warning)
     return bool(warning)
+
+
+def _with_planned_doses(problems: list[str], *, facts, prescription) -> list[str]:
+    """R5 counting the dosing sessions already booked: the plain "all doses used" message would
+    mislead when booked sessions fill the rest."""
+    left = prescription.doses_authorised - facts.doses_used
+    if facts.doses_planned < left:
+        return problems
+    return [p for p in problems if "authorised doses" not in p] + [
+        f"{facts.doses_used} of {prescription.doses_authorised} authorised doses have "
+        f"been used and {facts.doses_planned} more "
+        f"{'is' if facts.doses_planned == 1 else 'are'} already scheduled: there is no "
+        "dose left on the prescription for another dosing session."
+    ]
+
+
+def _interval_problems(facts, *, on, min_days: int) -> list[str]:
+    """R6 against every other dose booked or given, in both directions (the first that fails)."""
+    for other_on, _pk in facts.other_dose_dates:
+        blocker = rules.dose_gap_blocker(on=on, other_on=other_on, min_days=min_days)
+        if blocker:
+            return [blocker]
+    return []
+
+
+def _unmarked_preparation(course: TreatmentCourse) -> list[str]:
+    """R2 short: past preparation sessions still marked scheduled may be what is missing."""
+    unmarked = Session.objects.filter(
+        course=course,
+        kind=SessionKind.PREPARATION,
+        status=SessionStatus.SCHEDULED,
+        starts_at__lt=timezone.now(),
+    ).count()
+    if not unmarked:
+        return []
+    return [
+        f"{unmarked} past preparation session{'s are' if unmarked != 1 else ' is'} not "
+        "marked yet: mark the sessions that took place as completed on their pages."
+    ]
 
 
 def _follows_dose(course: TreatmentCourse, starts_at: datetime) -> Session | None:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from patients.models import QuestionnaireResponse
+from sessions.dosing import services as dosing_services
 from sessions.models import AdverseEvent, BloodPressureReading, DoseAdministration, DosingChart
 from tests import factories
 from tests.e2e.conftest import PHONE
@@ -205,8 +206,6 @@ def test_therapist_runs_a_dosing_session(
 def test_a_hard_stop_defers_the_dose_and_asks_to_inform_the_prescriber(
     page: Page, verified_staff, screenshot
 ):
-    from sessions.dosing import services as dosing_services
-
     therapist = factories.TherapistFactory(first_name="Sam", last_name="Rivera")
     record = factories.ClientFactory(
         primary_therapist=therapist,

@@ -28,6 +28,11 @@ from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db import connection
 
+from integration.models import IntegrationReminder, ReminderKind
+from sessions.models import BloodPressureReading, DoseAdministration, Session, SessionKind
+from tests.factories import ClientFactory, ClientUserFactory, TherapistFactory
+from tests.factories_sessions import course_ready_for_dosing
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -185,11 +190,6 @@ def due_reminders(count: int, *, now: datetime, per_dose: int = 4, clients: int 
     four hours apart from a month back, each with an in-range pre-dose reading ten minutes
     before its dose (the PostgreSQL dose gate checks it, R11). ``clients`` clients share the
     doses, each with a real course and prescription made by the services. Returns the ids."""
-    from integration.models import IntegrationReminder, ReminderKind
-    from sessions.models import BloodPressureReading, DoseAdministration, Session, SessionKind
-    from tests.factories import ClientFactory, ClientUserFactory, TherapistFactory
-    from tests.factories_sessions import course_ready_for_dosing
-
     doses_needed = -(-count // per_dose)
     courses = []
     for _ in range(clients):

@@ -4,6 +4,7 @@ only in demo mode, walking through each due time so no reminder is cancelled as 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from io import StringIO
 
 import pytest
 import time_machine
@@ -25,8 +26,6 @@ def dose(client_record):
 
 
 def run(*args, at=AFTER_DOSE) -> str:
-    from io import StringIO
-
     out = StringIO()
     with time_machine.travel(at, tick=False):
         call_command("reminders_send_due", *args, stdout=out)

@@ -13,6 +13,7 @@ import time_machine
 
 from integration.dispatch import dispatch_due
 from integration.models import ReminderStatus
+from integration.tasks import dispatch_due_reminders
 from tests.integration.reminder_helpers import (
     CLINIC_TZ,
     DOSE_DAY,
@@ -222,10 +223,6 @@ def test_the_alert_stays_open_when_its_e_mail_cannot_be_sent(dose, client_record
 
 def test_the_beat_task_links_the_alert_to_the_sites_address(dose, mailoutbox, settings):
     """The worker has no request: SITE_URL gives the e-mail its link."""
-    import time_machine
-
-    from integration.tasks import dispatch_due_reminders
-
     settings.SITE_URL = "https://clinic.example.org"
     with time_machine.travel(dose.given_at + timedelta(hours=24, minutes=1), tick=False):
         dispatch_due_reminders()

@@ -22,6 +22,7 @@ from integration import dispatch
 from integration.models import IntegrationReminder, ReminderKind, ReminderStatus
 from integration.tasks import dispatch_due_reminders
 from kap_clinic.celery import app
+from patients.models import Client
 from sessions.models import SessionKind, SessionStatus
 from sessions.scheduling.services import session_mark, session_schedule
 from tests.factories import ClientFactory, ClientUserFactory, TherapistFactory
@@ -510,8 +511,6 @@ def test_a_deferred_recipient_is_transient(sink):
 def test_an_unusable_address_fails_its_reminders_and_the_batch_goes_on(sink):
     """An address with a line break (header injection) cannot be sent to: that client's
     reminders fail at once, the others in the same batch are sent."""
-    from patients.models import Client
-
     ids = due_reminders(4, now=timezone.now(), per_dose=1, clients=2)
     rows = IntegrationReminder.objects.filter(pk__in=ids)
     bad = rows.order_by("id").first().client

@@ -16,9 +16,9 @@ from patients.clients.services import client_archive
 from patients.courses.services import course_advance
 from patients.models import Phase
 from sessions import signals
-from sessions.dosing.services import DosingError, dose_record
-from sessions.models import DoseAdministration, Session, SessionStatus
-from sessions.scheduling.services import session_mark
+from sessions.dosing.services import DosingError, bp_record, dose_record
+from sessions.models import DoseAdministration, Session, SessionKind, SessionStatus
+from sessions.scheduling.services import session_mark, session_schedule
 from tests.factories_sessions import dosing_ready_session
 from tests.integration.reminder_helpers import (
     CLINIC_TZ,
@@ -30,7 +30,7 @@ from tests.integration.reminder_helpers import (
     record_dose,
     therapist_row,
 )
-from tests.sessions.dosing_helpers import prepare
+from tests.sessions.dosing_helpers import give_dose, prepare
 
 pytestmark = pytest.mark.django_db
 
@@ -80,8 +80,6 @@ def test_the_plan_is_written_in_the_doses_transaction(client_record):
     given = DOSE_DAY + timedelta(minutes=20)
     with time_machine.travel(given, tick=False):
         prepare(other, now=given - timedelta(minutes=15))
-        from sessions.dosing.services import bp_record
-
         bp_record(
             session=other,
             by=other.therapist,
@@ -286,10 +284,6 @@ def test_an_integration_session_booked_before_the_dosing_day_counts_as_booked(
 ):
     """R7, R8: clinics book the integration session ahead; it follows the planned dosing
     session, so after the dose the reminders name it and the therapist is not alerted."""
-    from sessions.models import SessionKind
-    from sessions.scheduling.services import session_schedule
-    from tests.sessions.dosing_helpers import give_dose
-
     with time_machine.travel(DOSE_DAY - timedelta(days=2), tick=False):
         dosing = dosing_ready_session(client_record, starts_at=DOSE_DAY)
         integration = session_schedule(

@@ -21,7 +21,7 @@ from integration.models import IntegrationReminder, ReminderStatus
 from tests import factories
 from tests.conftest import sign_in
 from tests.factories_integration import IntegrationReminderFactory, dose_for, planned_dose, shape
-from tests.factories_sessions import dosing_ready_session
+from tests.factories_sessions import course_for, dosing_ready_session
 from tests.sessions.dosing_helpers import MORNING, give_dose
 
 LIST = reverse("integration:reminder_list")
@@ -177,10 +177,6 @@ def test_send_again_queues_a_failed_reminder_once(as_user, therapist, plan):
 def test_a_failed_reminder_past_its_day_is_not_queued_again(as_user, therapist, plan):
     """The dispatcher would cancel it as stale (REMINDER_STALE_HOURS): the service refuses the
     resend with that reason instead of promising a send, even to a crafted POST."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     old = shape(plan[1]["1"], ReminderStatus.FAILED, due_at=timezone.now() - timedelta(hours=13))
     response = as_user(therapist).post(resend_url(old))
     assert flashed(response) == [
@@ -399,8 +395,6 @@ def test_course_page_card_from_a_real_dose(as_user, therapist, client_record):
 
 
 def test_course_page_without_doses_has_no_card_before_dosing(as_user, therapist, client_record):
-    from tests.factories_sessions import course_for
-
     course = course_for(client_record)
     assert "Integration reminders" not in words(as_user(therapist).get(course_url(course)))
 

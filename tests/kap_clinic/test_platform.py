@@ -3,16 +3,35 @@
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
+from kombu import Connection
 
 from accounts.models import User
-from patients.models import Client, ClientShare
+from integration.dispatch import dispatch_due
+from integration.models import IntegrationReminder
+from kap_clinic.celery import app
+from patients.models import (
+    Alert,
+    Client,
+    ClientFlag,
+    ClientShare,
+    Intake,
+    PortalInvitation,
+    Prescription,
+    QuestionnaireResponse,
+    Referral,
+    TreatmentCourse,
+)
+from sessions.models import BloodPressureReading, DoseAdministration, DosingChart, Session
 from tests import factories
 from tests.conftest import sign_in
 
@@ -55,10 +74,6 @@ def test_healthz_reports_database_and_broker(client):
 
 @pytest.mark.django_db
 def test_healthz_is_503_when_the_broker_is_down(client, monkeypatch):
-    from kombu import Connection
-
-    from kap_clinic.celery import app
-
     # A broker address where nothing listens.
     monkeypatch.setattr(app, "connection_for_write", lambda: Connection("redis://127.0.0.1:1/0"))
     response = client.get(reverse("healthz"))
@@ -91,12 +106,8 @@ def test_error_pages_are_friendly(client, therapist):
 
 @pytest.mark.django_db
 def test_seed_demo_is_idempotent_and_covers_every_stage(capsys, settings):
-    from patients.models import Alert, ClientFlag, Intake, PortalInvitation, QuestionnaireResponse
-
     settings.DEBUG = True
     call_command("seed_demo")
-    from patients.models import Referral, TreatmentCourse
-    from sessions.models import DoseAdministration, Session
 
     models = (
         User,
@@ -112,7 +123,6 @@ def test_seed_demo_is_idempotent_and_covers_every_stage(capsys, settings):
         DoseAdministration,
     )
     counts = [model.objects.count() for model in models]
-    from integration.models import IntegrationReminder
 
     counts_reminders = IntegrationReminder.objects.count()
     call_command("seed_demo")
@@ -131,8 +141,6 @@ def test_seed_demo_is_idempotent_and_covers_every_stage(capsys, settings):
     assert PortalInvitation.objects.filter(accepted_at__isnull=True).count() == 1
     assert Client.objects.filter(archived_at__isnull=False).count() == 1
     # R1, R3: every referral state, and every course phase reachable before sessions exist.
-    from patients.models import Prescription, Referral, TreatmentCourse
-
     states = set(Referral.objects.values_list("status", flat=True))
     assert states == {"draft", "sent", "under_review", "approved", "declined", "withdrawn"}
     phases = set(TreatmentCourse.objects.values_list("phase", flat=True))
@@ -148,10 +156,6 @@ def test_seed_demo_is_idempotent_and_covers_every_stage(capsys, settings):
     assert Prescription.objects.filter(superseded_at__isnull=True).count() == 3
     # R2-R15: a dosing day ready to chart today, doses given (one after a recheck), a hard-stop
     # deferral with the prescriber informed, integration sessions after every dose.
-    from django.utils import timezone
-
-    from sessions.models import BloodPressureReading, DoseAdministration, DosingChart, Session
-
     daniel_dose = Session.objects.get(client__first_name="Daniel", kind="dosing")
     assert daniel_dose.status == "scheduled"
     assert timezone.localdate(daniel_dose.starts_at) == timezone.localdate()
@@ -163,11 +167,6 @@ def test_seed_demo_is_idempotent_and_covers_every_stage(capsys, settings):
     # R8: Ruth's dose yesterday has no integration session booked: its three reminders and
     # Sam's 24-hour check are pending; every older dose's were cancelled by its integration
     # session (R8). The check becomes an open alert when it is sent (as the beat will today).
-    from datetime import timedelta
-
-    from integration.dispatch import dispatch_due
-    from integration.models import IntegrationReminder
-
     assert IntegrationReminder.objects.count() == counts_reminders
     pending = IntegrationReminder.objects.filter(status="pending")
     assert {row.client.first_name for row in pending} == {"Ruth"}
@@ -195,8 +194,6 @@ def test_seed_demo_is_idempotent_and_covers_every_stage(capsys, settings):
 
 @pytest.mark.django_db
 def test_seed_demo_refuses_a_production_install(settings):
-    from django.core.management.base import CommandError
-
     settings.DEBUG = False
     with pytest.raises(CommandError, match="--force"):
         call_command("seed_demo")

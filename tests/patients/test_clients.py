@@ -3,15 +3,18 @@
 from datetime import date, timedelta
 
 import pytest
-from django.db import connection
+from auditlog.models import LogEntry
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from patients.clients import services
-from patients.models import Client, ClientFlag, Intake
+from patients.clients.validators import validate_date_of_birth
+from patients.models import Client, ClientFlag, Intake, TreatmentCourse
 from patients.models.clients import FlagCode
-from tests import factories
+from tests import factories, factories_intake
 from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -89,8 +92,6 @@ def test_email_of_an_archived_client_can_be_reused(therapist):
 
 
 def test_edit_keeps_unchanged_fields_and_is_audited(client, therapist, client_record):
-    from auditlog.models import LogEntry
-
     sign_in(client, therapist)
     url = reverse("patients:client_edit", kwargs={"client_id": client_record.pk})
     form = client.get(url).context["form"]
@@ -150,8 +151,6 @@ class TestArchive:
         assert client_record.user.is_active
 
     def test_database_refuses_archive_without_reason(self, client_record):
-        from django.db import IntegrityError
-
         client_record.archived_at = timezone.now()
         with pytest.raises(IntegrityError):
             client_record.save()
@@ -219,9 +218,7 @@ class TestList:
 
 def services_consent():
     # The migration's consent text is gone after a browser test's flush: make one if needed.
-    from tests.factories_intake import consent
-
-    return consent()
+    return factories_intake.consent()
 
 
 def test_client_page_query_count_is_constant(client, therapist, client_record, admin_user):
@@ -238,10 +235,6 @@ def test_client_page_query_count_is_constant(client, therapist, client_record, a
 
 
 def test_dob_validation_boundary(therapist):
-    from django.core.exceptions import ValidationError
-
-    from patients.clients.validators import validate_date_of_birth
-
     today = timezone.localdate()
     validate_date_of_birth(date(today.year - 18, today.month, 1 if today.day > 1 else today.day))
     with pytest.raises(ValidationError):
@@ -249,8 +242,6 @@ def test_dob_validation_boundary(therapist):
 
 
 def test_list_filters_by_course_phase(client, therapist):
-    from patients.models import TreatmentCourse
-
     in_prep = factories.ClientFactory(primary_therapist=therapist, last_name="Prep")
     factories.ClientFactory(primary_therapist=therapist, last_name="Nocourse")
     TreatmentCourse.objects.create(
@@ -318,8 +309,6 @@ def test_a_bad_time_zone_is_refused_clearly_and_the_typing_kept(client, therapis
 
 
 def test_the_model_refuses_a_bad_time_zone_too(therapist):
-    from django.core.exceptions import ValidationError
-
     record = factories.ClientFactory(primary_therapist=therapist, time_zone="Europe/Londn")
     with pytest.raises(ValidationError, match="not a time zone name"):
         record.full_clean()

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from patients.courses import selectors as course_selectors
 from patients.models import Phase, Referral
+from patients.referrals import services as referral_services
 from tests import factories
 from tests.factories_referrals import PrescriptionFactory, ReferralFactory
 from tests.factories_sessions import SessionFactory, dosing_ready_session
@@ -132,8 +133,6 @@ def test_r5_no_next_dose_date_once_every_authorised_dose_is_used(db):
 
 def test_r5_doses_count_under_their_prescription_only(db):
     """A renewal is a new prescription: its count starts again (the old one keeps its dose)."""
-    from patients.referrals import services as referral_services
-
     with time_machine.travel(MORNING, tick=False):
         session = dosing_ready_session()
         dose = give_dose(session, at=MORNING + timedelta(minutes=30))

@@ -9,7 +9,9 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from patients.clients.services import client_archive
 from patients.courses import rules as course_rules
+from patients.courses.selectors import course_facts
 from patients.courses.services import CourseError, course_advance, course_open
 from patients.models import CourseTransition, Phase, Referral, TreatmentCourse
 from tests import factories
@@ -102,8 +104,6 @@ def test_other_therapist_and_the_client_cannot_open_or_change(client_record, oth
 
 
 def test_archived_client_gets_no_new_course(client_record, therapist):
-    from patients.clients.services import client_archive
-
     client_archive(by=therapist, client=client_record, reason="Moved away")
     with pytest.raises(CourseError, match="archived"):
         course_open(client=client_record, by=therapist)
@@ -292,8 +292,6 @@ def test_a_long_reason_is_refused(ready_client, therapist):
 
 
 def _actions(course):
-    from patients.courses.selectors import course_facts
-
     return {
         a.kind: a
         for a in course_rules.allowed_actions(course=course, facts=course_facts(course=course))

@@ -25,7 +25,18 @@ from patients.models import (
     ReferralTransition,
     TreatmentCourse,
 )
+from sessions.dosing import services as dosing_services
+from sessions.models import (
+    AdverseEvent,
+    BloodPressureReading,
+    DoseAdministration,
+    DosingChart,
+    PsychotherapyNote,
+    Session,
+)
+from sessions.scheduling.services import session_mark, session_schedule
 from tests import factories
+from tests.conftest import sign_in
 from tests.factories_intake import submitted_intake
 from tests.factories_referrals import PrescriptionFactory, ReferralFactory
 from tests.factories_sessions import SessionFactory, dosing_ready_session
@@ -63,8 +74,6 @@ def words(response) -> str:
 
 @pytest.mark.parametrize("page", ["list", "detail", "handoff"])
 def test_access_matrix(client, page, therapist, other_therapist, admin_user, client_record):
-    from tests.conftest import sign_in
-
     course = make_course(client_record, Phase.INTAKE)
     target = url(page, None if page == "list" else course, client=client_record)
     for user, status in (
@@ -79,8 +88,6 @@ def test_access_matrix(client, page, therapist, other_therapist, admin_user, cli
 
 
 def test_a_shared_therapist_sees_the_course(client, other_therapist, client_record):
-    from tests.conftest import sign_in
-
     factories.ClientShareFactory(client=client_record, therapist=other_therapist)
     course = make_course(client_record, Phase.INTAKE)
     sign_in(client, other_therapist)
@@ -118,8 +125,6 @@ def test_views_are_audited_with_their_page_names(as_user, therapist, client_reco
 
 
 def test_other_therapist_post_changes_nothing(client, other_therapist, client_record):
-    from tests.conftest import sign_in
-
     course = make_course(client_record, Phase.INTAKE)
     sign_in(client, other_therapist)
     response = client.post(
@@ -300,10 +305,6 @@ def _dosed_course(therapist_user=None):
     """A course with a dose on Mar 12 (post-dose reading, an adverse event), an integration
     session two days later (with the therapist's psychotherapy note), and a second dosing session
     on Mar 26 deferred by a hard-stop reading."""
-    from sessions.dosing import services as dosing_services
-    from sessions.models import PsychotherapyNote
-    from sessions.scheduling.services import session_mark, session_schedule
-
     at = MORNING + timedelta(minutes=30)
     with time_machine.travel(MORNING, tick=False) as clock:
         session = dosing_ready_session(therapist=therapist_user)
@@ -472,14 +473,6 @@ def _grow(course, therapist, n: int) -> None:
 
 def _dosing_rows(course, therapist, *, deferred: bool) -> None:
     """A past dosing session written row by row (the PostgreSQL dose gate still applies)."""
-    from sessions.models import (
-        AdverseEvent,
-        BloodPressureReading,
-        DoseAdministration,
-        DosingChart,
-        Session,
-    )
-
     start = timezone.now() - timedelta(days=900) + timedelta(days=2 * next(_SLOTS))
     session = SessionFactory(
         client=course.client, course=course, kind="dosing", starts_at=start, status="completed"

@@ -4,6 +4,7 @@ Anonymous users and wrong roles on every URL are covered by tests/test_urls_by_r
 from __future__ import annotations
 
 import pytest
+from auditlog.models import LogEntry
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -112,10 +113,6 @@ def test_autosave_answers_with_a_status(portal, client_record):
 
 
 def test_autosave_is_a_change_not_a_view(portal, client_record):
-    from auditlog.models import LogEntry
-
-    from audit.models import AccessEvent
-
     portal.post(START)
     views = AccessEvent.objects.count()
     changes = LogEntry.objects.filter(additional_data__client_id=client_record.pk).count()

@@ -17,6 +17,7 @@ from django.urls import reverse
 from patients.courses import outcomes as outcome_selectors
 from patients.models import Phase, QuestionnaireResponse, Referral
 from tests import factories
+from tests.conftest import sign_in
 from tests.factories_referrals import PrescriptionFactory, ReferralFactory
 from tests.factories_sessions import dosing_ready_session
 from tests.patients.test_course_services import make_course
@@ -204,7 +205,6 @@ def test_empty_state_without_scores(as_user, therapist, client_record, page):
 @pytest.mark.parametrize("role", ["other_therapist", "client", "anonymous"])
 def test_outsiders_never_see_the_chart(client, therapist, other_therapist, role):
     course = _dosed_client_with_scores(therapist)
-    from tests.conftest import sign_in
 
     if role == "other_therapist":
         sign_in(client, other_therapist)

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 
 from patients.models import Alert, QuestionnaireRequest, QuestionnaireResponse
@@ -285,8 +286,6 @@ def test_a_therapist_enters_answers_in_session(
 
 
 def test_an_archived_record_takes_no_new_questionnaires(client, client_record, therapist):
-    from django.utils import timezone
-
     client_record.archived_at = timezone.now()
     client_record.archived_reason = "Treatment ended"
     client_record.save()

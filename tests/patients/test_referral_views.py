@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from auditlog.models import LogEntry
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from audit.models import AccessEvent
 from patients.models import Prescription, Referral, ReferralTransition
+from patients.referrals import services as svc
 from tests.factories_referrals import (
     PrescriberFactory,
     ReferralFactory,
@@ -341,8 +343,6 @@ def _count(browser, target):
 
 @pytest.mark.django_db
 def test_list_and_detail_query_counts_do_not_grow(as_user, therapist, client_record):
-    from patients.referrals import services as svc
-
     browser = as_user(therapist)
     first = svc.referral_create(
         client=client_record, prescriber=PrescriberFactory(), reason="TRD", by=therapist
@@ -373,8 +373,6 @@ def test_list_and_detail_query_counts_do_not_grow(as_user, therapist, client_rec
 @pytest.mark.django_db
 def test_marking_as_sent_is_in_the_change_audit(as_user, therapist, client_record):
     """R22: django-auditlog records who moved the referral and the transition row."""
-    from auditlog.models import LogEntry
-
     referral = ReferralFactory(client=client_record, status=S.DRAFT)
     as_user(therapist).post(
         url("referral_transition", referral),

@@ -9,7 +9,9 @@ import pytest
 import time_machine
 from django.db import IntegrityError, connection, transaction
 
+from patients.courses.services import course_advance
 from patients.models import CourseTransition, Phase, Prescription
+from patients.referrals import services as referral_services
 from sessions import signals
 from sessions.dosing import services as dosing
 from sessions.dosing.selectors import chart_state, session_for_chart
@@ -22,7 +24,7 @@ from sessions.models import (
     Session,
     SessionStatus,
 )
-from sessions.scheduling.services import session_cancel, session_schedule
+from sessions.scheduling.services import SessionError, session_cancel, session_schedule
 from tests import factories
 from tests.factories_sessions import SessionFactory, dosing_ready_session
 from tests.patients.questionnaire_helpers import PHQ9_CALM, PHQ9_ITEM9, submit
@@ -416,8 +418,6 @@ def test_r3_superseded_prescription_without_a_replacement_refuses_the_dose(prepa
 
 def test_r3_r4_a_renewal_after_the_chart_started_is_the_prescription_the_dose_uses(prepared):
     """The dose counts against the prescription in force, and is checked against its dose."""
-    from patients.referrals import services as referral_services
-
     old = _prescription(prepared)
     renewed = referral_services.prescription_supersede(
         prescription=old, by=prepared.therapist, dose_mg=150
@@ -454,8 +454,6 @@ def test_r6_chart_refused_13_days_after_the_previous_dose(clock, client_record):
 
 
 def test_r6_booking_13_days_after_the_previous_dose_is_refused_14_accepted(clock, client_record):
-    from sessions.scheduling.services import SessionError
-
     first = dosing_ready_session(client_record)
     give_dose(first, at=T0)
     with pytest.raises(SessionError, match="Mar 26, 2025 or later"):
@@ -565,8 +563,6 @@ def test_a_failing_dose_recorded_receiver_rolls_the_dose_back(
 
 
 def test_r1_no_dose_while_the_course_is_on_hold(prepared):
-    from patients.courses.services import course_advance
-
     course_advance(
         course=prepared.course, to_phase=Phase.ON_HOLD, by=prepared.therapist, reason="Travel"
     )
@@ -576,8 +572,6 @@ def test_r1_no_dose_while_the_course_is_on_hold(prepared):
 
 
 def test_r1_no_chart_is_started_while_the_course_is_on_hold(session):
-    from patients.courses.services import course_advance
-
     course_advance(
         course=session.course, to_phase=Phase.ON_HOLD, by=session.therapist, reason="Travel"
     )

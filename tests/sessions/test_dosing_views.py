@@ -27,6 +27,7 @@ from sessions.models import (
     PrescriberNotice,
     SessionStatus,
 )
+from sessions.scheduling.services import session_schedule
 from tests import factories
 from tests.conftest import sign_in
 from tests.factories_sessions import dosing_ready_session
@@ -587,8 +588,6 @@ def test_after_the_dose_the_chart_offers_to_book_the_integration_session(
 ):
     """R7: an integration session 1-3 days after the dose: a link that books it for the next day,
     then the booked session once there is one."""
-    from sessions.scheduling.services import session_schedule
-
     given(web, session, therapist, clock)
     page = web.get(url(session)).content.decode()
     assert "None is booked yet." in page

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from auditlog.context import set_actor
 from auditlog.models import LogEntry
 from django.db import connection
 from django.template.loader import render_to_string
@@ -195,8 +196,6 @@ def test_an_empty_psychotherapy_note_is_not_created(session, therapist):
 
 
 def test_psychotherapy_note_text_never_enters_the_audit_trail(session, therapist):
-    from auditlog.context import set_actor
-
     with set_actor(therapist):
         services.psychotherapy_note_save(session=session, text=SECRET, by=therapist)
         services.psychotherapy_note_save(session=session, text=SECRET + " More.", by=therapist)
@@ -213,8 +212,6 @@ def test_psychotherapy_note_text_never_enters_the_audit_trail(session, therapist
 
 
 def test_the_progress_note_is_audited_with_its_content(session, therapist):
-    from auditlog.context import set_actor
-
     with set_actor(therapist):
         note = services.note_save(session=session, content={"history": "Seen."}, by=therapist)
     entry = LogEntry.objects.get_for_object(note).get()
@@ -425,8 +422,6 @@ def test_an_empty_addendum_is_refused_with_a_message(client, session, therapist)
 
 def test_psychotherapy_note_is_absent_from_every_other_page(client, session, therapist, admin_user):
     """R23: not in the audit trail, the client record or the referral packet, for an admin."""
-    from auditlog.context import set_actor
-
     with set_actor(therapist):
         services.psychotherapy_note_save(session=session, text=SECRET, by=therapist)
     referral = ReferralFactory(client=session.client, status=Referral.Status.APPROVED)

@@ -11,6 +11,7 @@ import time_machine
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from patients.courses.services import course_advance, course_open
 from patients.models import Phase, Referral
 from sessions.models import Session, SessionKind, SessionStatus
 from sessions.scheduling.services import (
@@ -21,6 +22,8 @@ from sessions.scheduling.services import (
     session_reschedule,
     session_schedule,
 )
+from tests.factories import ClientFactory
+from tests.factories_referrals import ReferralFactory
 from tests.factories_sessions import SessionFactory, course_ready_for_dosing, dose_given
 
 # Monday, March 2, 2026, 9:00 in the clinic's zone: "today" for every test here.
@@ -57,8 +60,6 @@ def course(client_record):
 def test_double_booking_is_refused_with_a_message_naming_the_clash(
     course, client_record, therapist
 ):
-    from tests.factories import ClientFactory
-
     other = ClientFactory(primary_therapist=therapist, first_name="Lee", last_name="Wong")
     book(other, SessionKind.GENERAL, when=at(date(2026, 3, 3), 10))
     with pytest.raises(SessionError) as refused:
@@ -72,7 +73,6 @@ def test_double_booking_is_refused_with_a_message_naming_the_clash(
 def test_back_to_back_sessions_are_allowed(course, client_record, therapist):
     first = book(client_record, when=at(date(2026, 3, 3), 10))
     assert first.ends_at == at(date(2026, 3, 3), 10, 50)
-    from tests.factories import ClientFactory
 
     second = book(
         ClientFactory(primary_therapist=therapist), SessionKind.GENERAL, when=first.ends_at
@@ -195,8 +195,6 @@ def test_r2_exactly_three_is_enough(client_record):
 
 
 def test_r3_no_approved_referral_refused(client_record, therapist):
-    from patients.courses.services import course_open
-
     course_open(client=client_record, by=therapist)
     for n in range(3):
         SessionFactory(
@@ -209,8 +207,6 @@ def test_r3_no_approved_referral_refused(client_record, therapist):
 
 
 def test_r3_a_referral_without_a_prescription_refused(client_record, therapist):
-    from tests.factories_referrals import ReferralFactory
-
     course_ready_for_dosing(client_record)
     # The prescription is withdrawn from the record (superseded with nothing in force).
     client_record.prescriptions.update(superseded_at=timezone.now())
@@ -354,8 +350,6 @@ def test_a_kap_session_needs_an_active_course(client_record):
 
 
 def test_no_dosing_session_while_the_course_is_on_hold(client_record, therapist):
-    from patients.courses.services import course_advance
-
     course, _ = course_ready_for_dosing(client_record)
     course_advance(course=course, to_phase=Phase.ON_HOLD, by=therapist, reason="Travelling")
     with pytest.raises(SessionError, match="on hold"):

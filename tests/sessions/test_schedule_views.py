@@ -20,6 +20,7 @@ from sessions.models import Session, SessionKind, SessionStatus
 from sessions.scheduling.forms import ACKNOWLEDGE_LABEL
 from sessions.scheduling.services import session_schedule
 from tests.conftest import sign_in
+from tests.factories import ClientFactory
 from tests.factories_sessions import SessionFactory, course_ready_for_dosing, dose_given
 
 NOW = datetime(2026, 3, 2, 9, 0)
@@ -116,8 +117,6 @@ def test_access_matrix(
 
 
 def test_a_session_under_another_clients_address_is_404(as_user, therapist, session):
-    from tests.factories import ClientFactory
-
     other = ClientFactory(primary_therapist=therapist)
     web = as_user(therapist)
     for page in ("detail", "reschedule"):

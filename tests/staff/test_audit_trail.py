@@ -1,13 +1,15 @@
 """R22 audit controls: views and changes of client records are recorded and cannot be rewritten."""
 
 import pytest
+from auditlog.context import set_actor
 from auditlog.models import LogEntry
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AccessEvent, AppendOnlyError
+from audit.services import client_ip
 from tests import factories
 from tests.conftest import sign_in
 
@@ -40,8 +42,6 @@ def test_client_viewing_their_portal_is_logged_too(client, client_record):
 
 
 def test_a_change_writes_a_change_row_with_actor_and_client(client, therapist, client_record):
-    from auditlog.context import set_actor
-
     with set_actor(therapist):
         client_record.phone = "+1 555 0199"
         client_record.save()
@@ -79,8 +79,6 @@ def test_access_rows_refuse_update_and_delete(client, therapist, client_record):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="trigger exists on PostgreSQL only")
 @pytest.mark.parametrize("table", ["audit_accessevent", "auditlog_logentry"])
 def test_postgres_refuses_raw_rewrites_of_audit_rows(table, client, therapist, client_record):
-    from django.db import DatabaseError, transaction
-
     sign_in(client, therapist)
     client.get(reverse("patients:client_detail", kwargs={"client_id": client_record.pk}))
     for statement in (f"UPDATE {table} SET id = id", f"DELETE FROM {table}"):
@@ -130,7 +128,6 @@ class TestAuditBrowser:
 
     def test_changes_read_as_words_not_ids(self, client, admin_user, therapist):
         record = factories.ClientFactory(primary_therapist=therapist, first_name="Rosa")
-        from auditlog.context import set_actor
 
         with set_actor(admin_user):
             record.archived_at = timezone.now()
@@ -184,8 +181,6 @@ class TestAuditBrowser:
     ],
 )
 def test_client_address_behind_trusted_proxies(rf, settings, proxies, forwarded, expected):
-    from audit.services import client_ip
-
     settings.PROXY_COUNT = proxies
     request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
     assert client_ip(request) == expected
