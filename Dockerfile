@@ -21,14 +21,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, from pyproject.toml alone, so this layer is rebuilt only when they change.
+# Dependencies first, from the runtime lock alone (exact versions and their hashes; `make lock`
+# writes it from pyproject.toml), so this layer is rebuilt only when the lock changes. In
+# hash-checking mode pip refuses any package the lock does not list, dependencies included.
 # The project itself is not installed into site-packages: settings find templates/, static/,
 # node_modules/ and var/ next to the code (BASE_DIR), so the code runs from /app.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+COPY requirements/base.txt requirements/base.txt
+RUN pip install --require-hashes -r requirements/base.txt
 
 # Only the asset folders settings.STATICFILES_DIRS names.
 COPY --from=assets /src/node_modules/bootstrap/dist node_modules/bootstrap/dist

@@ -1,4 +1,11 @@
 # KAP Clinic developer commands. `make run` and `make test` are all a new machine needs.
+#
+#   make run      web server + Celery worker + beat, demo data (SQLite, filesystem broker)
+#   make test     the whole suite with coverage (browser tests included)
+#   make lint     ruff check, ruff format --check, makemigrations --check
+#   make format   ruff's fixes and formatting
+#   make lock     rewrite requirements/*.txt from pyproject.toml (UPGRADE=1: newest versions)
+#   make hooks    install the git pre-commit hooks (.pre-commit-config.yaml: the lint checks)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -6,13 +13,34 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint format bench install assets migrate seed browser clean
+.PHONY: run test lint format bench install assets migrate seed browser clean lock hooks
 
-$(BIN)/activate: pyproject.toml
+# Dependencies come from the locks, not from pyproject.toml: requirements/base.txt (runtime, what
+# the Dockerfile installs) and requirements/dev.txt (runtime + the [dev] extra), exact versions
+# with hashes, so every machine and CI install the same files. The project itself is installed
+# editable without dependencies: pyproject.toml's ranges never pick versions here. The venv is
+# rebuilt when the dev lock changes (a `git pull` bringing a new lock), and when pyproject.toml
+# changes (the editable install's package list).
+$(BIN)/activate: requirements/dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(BIN)/activate
+
+# The locks, written by uv (pinned in the dev lock): it resolves for the Python and platform named
+# here rather than this machine's, and ignores pip.conf, so a lock never carries a local index or
+# wheel folder. A lock's existing pins are kept unless UPGRADE=1 (then: the newest versions that
+# pyproject.toml allows). The dev lock is constrained by the runtime lock, so the two agree on every
+# package they share. After `make lock`, `make install` installs what changed.
+LOCK_TARGET := --python-version 3.11 --python-platform x86_64-unknown-linux-gnu
+UV_COMPILE = $(BIN)/uv pip compile --quiet $(LOCK_TARGET) --generate-hashes \
+	--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
+
+lock: $(BIN)/activate
+	$(UV_COMPILE) pyproject.toml -o requirements/base.txt
+	$(UV_COMPILE) pyproject.toml --extra dev -c requirements/base.txt -o requirements/dev.txt
+	@git diff --stat -- requirements/ 2>/dev/null || true
 
 install: $(BIN)/activate assets .env
 
@@ -47,13 +75,22 @@ browser:
 	fi
 
 ## test: the whole suite. Uses DATABASE_URL / REDIS_URL when set (CI: PostgreSQL and Redis).
+# Coverage of the product packages: what is measured, and the floor (fail_under) under which the
+# run fails, are in pyproject.toml's [tool.coverage.*]. The floor holds for the whole suite only: for
+# part of it, turn coverage off, e.g. make test COV= PYTEST_ARGS=tests/accounts
+COV ?= --cov --cov-report=term
 test: install browser
-	CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
+	CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(COV) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_SETTINGS_MODULE=kap_clinic.test_settings $(PY) manage.py makemigrations --check --dry-run
+
+# The same checks as `make lint` before each commit: the hooks run the tools installed in .venv
+# (repo: local), so they need no download and work offline.
+hooks: install
+	$(BIN)/pre-commit install
 
 format: install
 	$(BIN)/ruff check --fix .
