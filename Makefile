@@ -2,7 +2,7 @@
 #
 #   make run      web server + Celery worker + beat, demo data (SQLite, filesystem broker)
 #   make test     the whole suite with coverage (browser tests included)
-#   make lint     ruff check, ruff format --check, makemigrations --check
+#   make lint     ruff check, ruff format --check, mypy (services, selectors, rules), makemigrations --check
 #   make format   ruff's fixes and formatting
 #   make lock     rewrite requirements/*.txt from pyproject.toml (UPGRADE=1: newest versions)
 #   make hooks    install the git pre-commit hooks (.pre-commit-config.yaml: the lint checks)
@@ -85,6 +85,7 @@ test: install browser
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	DJANGO_SETTINGS_MODULE=kap_clinic.test_settings $(PY) manage.py makemigrations --check --dry-run
 
 # The same checks as `make lint` before each commit: the hooks run the tools installed in .venv

@@ -199,7 +199,7 @@ def alert_recipients(*, client: Client) -> list[User]:
 def _raise_item9_alerts(*, response: QuestionnaireResponse, by: User, base_url: str) -> None:
     # The task calls this module back to send the e-mail; a top-level import would be circular
     # when the worker imports the task module first.
-    from patients.questionnaires.tasks import send_alert_email
+    from patients.questionnaires.tasks import send_alert_email  # noqa: PLC0415
 
     for recipient in alert_recipients(client=response.client):
         alert = Alert.objects.create(
