@@ -29,8 +29,11 @@ def client_ip(request: HttpRequest) -> str | None:
 
 def access_record(*, request: HttpRequest, client: Client, page: str) -> AccessEvent:
     """R22: record that ``request.user`` viewed ``client``'s record on ``page``."""
+    user = request.user
+    # The caller found the client through visible_clients, which shows nothing to anonymous users.
+    assert user.is_authenticated
     return AccessEvent.objects.create(
-        user=request.user,
+        user=user,
         client=client,
         page=page[:100],
         path=request.get_full_path()[:500],

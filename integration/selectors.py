@@ -71,7 +71,7 @@ def reminder_for(user: User | AnonymousUser, *, reminder_id: int) -> Integration
     return _visible(user).select_related("client", "course").filter(pk=reminder_id).first()
 
 
-def _open_alerts(user: User | AnonymousUser) -> QuerySet[IntegrationReminder]:
+def _open_alerts(user: User) -> QuerySet[IntegrationReminder]:
     """R8: therapist checks that raised an alert (a dose without an integration session booked
     24 h later) and nobody has acknowledged. The alert exists once raised, whatever happened to
     its e-mail. A therapist sees only their own courses' alerts; admins all."""
@@ -83,7 +83,7 @@ def _open_alerts(user: User | AnonymousUser) -> QuerySet[IntegrationReminder]:
     return alerts
 
 
-def open_alerts_for(user: User | AnonymousUser) -> list[IntegrationReminder]:
+def open_alerts_for(user: User) -> list[IntegrationReminder]:
     """Open alerts, oldest dose first (the longest waiting on top), each with ``book_start``: the
     suggested start of the integration session to book (ISO, clinic time). One query."""
     alerts = list(
@@ -93,11 +93,12 @@ def open_alerts_for(user: User | AnonymousUser) -> list[IntegrationReminder]:
     )
     now = timezone.now()
     for alert in alerts:
-        alert.book_start = booking_start(alert.dose.given_at, now=now)
+        start = booking_start(alert.dose.given_at, now=now)
+        alert.book_start = start  # type: ignore[attr-defined]  # not a field: for the template
     return alerts
 
 
-def open_alert_count(user: User | AnonymousUser) -> int:
+def open_alert_count(user: User) -> int:
     """For the navbar badge: one COUNT query."""
     return _open_alerts(user).count()
 

@@ -40,6 +40,9 @@ def reminder_plan_create(*, dose: DoseAdministration) -> list[IntegrationReminde
     (sessions.signals.dose_recorded): the dose and its plan are saved together. Idempotent: the
     unique (dose, kind, day) constraint and ignore_conflicts keep a replay from doubling it."""
     session = dose.session
+    # A dose is given in a dosing session, and those belong to a course (the check constraint
+    # session_kap_kind_has_course).
+    assert session.course_id is not None
     client = session.client
     zone = client.zone
     dose_day = dose.given_at.astimezone(zone).date()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import (
     Count,
@@ -44,8 +44,24 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from django.contrib.auth.models import AnonymousUser
+    from django_stubs_ext import WithAnnotations
 
     from accounts.models import User
+
+
+class CourseNumbers(TypedDict):
+    """The annotations course_queryset adds to each course (the alert_* flags aside)."""
+
+    prep_done: int
+    doses_used: int
+    doses_authorised: int | None
+    last_dose_at: datetime | None
+    next_session_at: datetime | None
+    integrated: bool
+
+
+if TYPE_CHECKING:
+    AnnotatedCourse = WithAnnotations[TreatmentCourse, CourseNumbers]
 
 ACTIVE_PHASES: tuple[str, ...] = (*WORKING_PHASES, Phase.ON_HOLD)
 # R7/R8: integration is due within three days of a dose; exactly 72 h still counts.
@@ -132,7 +148,7 @@ def _alert_exists(now: datetime) -> dict[str, Exists]:
 
 def course_queryset(
     user: User | AnonymousUser, *, filters: Filters, now: datetime | None = None
-) -> QuerySet[TreatmentCourse]:
+) -> QuerySet[AnnotatedCourse]:
     """The active courses ``user`` may see (admin: all; therapist: their caseload), filtered,
     sorted, each annotated with its numbers. One query when evaluated."""
     now = now or timezone.now()
@@ -169,8 +185,9 @@ def course_queryset(
                 .order_by("starts_at")
                 .values("starts_at")[:1]
             ),
-            **{f"alert_{key}": expression for key, expression in alerts.items()},
         )
+        # Its own call (the same SQL): django-stubs drops the annotations of a call given **kwargs.
+        .annotate(**{f"alert_{key}": expression for key, expression in alerts.items()})
         .annotate(
             # R7: a completed integration session starting within 72 h of the latest dose.
             integrated=Exists(
@@ -269,7 +286,7 @@ def integration_state(last_dose_at: datetime | None, integrated: bool, now: date
     return "pending" if now < last_dose_at + INTEGRATION_WINDOW else "no"
 
 
-def rows_for(courses: Iterable[TreatmentCourse], *, now: datetime | None = None) -> list[CourseRow]:
+def rows_for(courses: Iterable[AnnotatedCourse], *, now: datetime | None = None) -> list[CourseRow]:
     """Rows for annotated courses from ``course_queryset``: one more query (the scores)."""
     now = now or timezone.now()
     courses = list(courses)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -12,10 +13,27 @@ from patients.access import visible_clients
 from patients.models import Client, ClientFlag, Intake, PortalInvitation, TreatmentCourse
 
 if TYPE_CHECKING:
+    from django.db.models import OrderBy
+    from django_stubs_ext import WithAnnotations
+
     from accounts.models import User
 
 
-def _with_status(clients: QuerySet[Client]) -> QuerySet[Client]:
+class ClientStatus(TypedDict):
+    """The annotations _with_status adds to each client."""
+
+    course_phase: str | None
+    has_open_invitation: bool
+    intake_status: str | None
+    intake_reviewed_at: datetime | None
+    flag_count: int
+
+
+if TYPE_CHECKING:
+    ClientWithStatus = WithAnnotations[Client, ClientStatus]
+
+
+def _with_status(clients: QuerySet[Client]) -> QuerySet[ClientWithStatus]:
     """Annotate what the list shows and filters on, as subqueries (no N+1)."""
     open_invitation = PortalInvitation.objects.filter(
         client=OuterRef("pk"),
@@ -76,16 +94,17 @@ def client_list(
     phase: str = "",
     flag: str = "",
     sort: str = "name",
-) -> QuerySet[Client]:
+) -> QuerySet[ClientWithStatus]:
     """The caseload ``user`` may see (admins: everyone), searched, filtered and sorted."""
-    clients = visible_clients(user).select_related("primary_therapist", "user")
-    clients = _with_status(clients.filter(archived_at__isnull=not archived))
+    visible = visible_clients(user).select_related("primary_therapist", "user")
+    clients = _with_status(visible.filter(archived_at__isnull=not archived))
     for term in search.split()[:5]:
         clients = clients.filter(_search_term(term))
     if status in STATUS_FILTERS:
         clients = clients.filter(STATUS_FILTERS[status])
     if phase == "none":
-        clients = clients.filter(course_phase__isnull=True)
+        # django-stubs checks any lookup on an annotation against its type, here str | None.
+        clients = clients.filter(course_phase__isnull=True)  # type: ignore[misc]
     elif phase:
         clients = clients.filter(course_phase=phase)
 
@@ -96,10 +115,11 @@ def client_list(
             Exists(ClientFlag.objects.filter(client=OuterRef("pk"), is_current=True, code=flag))
         )
 
-    order = {
+    orders: dict[str, list[str | OrderBy]] = {
         "-created": ["-created_at", "-id"],
         "flags": [F("flag_count").desc(), "last_name", "first_name", "id"],
-    }.get(sort, ["last_name", "first_name", "id"])
+    }
+    order = orders.get(sort, ["last_name", "first_name", "id"])
     return clients.order_by(*order)
 
 
@@ -110,8 +130,8 @@ def client_shares(*, client: Client):
 def portal_status(*, client: Client) -> dict:
     """What the record page says about the client's portal access, and the open invitation."""
     invitation = client.invitations.order_by("-created_at", "-id").first()
-    if client.user_id:
-        user = client.user
+    user = client.user  # None without a query when there is no portal account
+    if user is not None:
         if not user.is_active:
             return {"state": "deactivated", "label": "Portal access closed", "invitation": None}
         if user.last_login:

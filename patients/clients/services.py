@@ -118,9 +118,10 @@ def client_archive(*, by: User, client: Client, reason: str) -> Client:
     for invitation in client.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True):
         invitation.revoked_at = client.archived_at
         invitation.save()
-    if client.user_id and client.user.is_active:
-        client.user.is_active = False
-        client.user.save(update_fields=["is_active"])
+    user = client.user  # None without a query when there is no portal account
+    if user is not None and user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
     return client
 
 
@@ -132,9 +133,10 @@ def client_restore(*, by: User, client: Client) -> Client:
     client.archived_at = None
     client.archived_reason = ""
     _save(client)
-    if client.user_id and not client.user.is_active:
-        client.user.is_active = True
-        client.user.save(update_fields=["is_active"])
+    user = client.user  # None without a query when there is no portal account
+    if user is not None and not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
     return client
 
 

@@ -36,7 +36,7 @@ WORKING_PHASES = (Phase.INTAKE, Phase.REFERRAL, Phase.PREPARATION, Phase.DOSING)
 
 @dataclass(frozen=True)
 class CourseFacts:
-    """What the preconditions look at, gathered once by course_selectors.course_facts."""
+    """What the preconditions look at, gathered once by courses.selectors.course_facts."""
 
     has_submitted_intake: bool
     # The client's prescription in force (not superseded), with its referral; None if none.
@@ -166,7 +166,7 @@ class Action:
     confirm: bool = False
 
 
-_FORWARD_LABELS = {
+_FORWARD_LABELS: dict[str, str] = {
     Phase.REFERRAL: "Move to referral",
     Phase.PREPARATION: "Start preparation",
     Phase.DOSING: "Start dosing",

@@ -217,7 +217,7 @@ def course_for_client(*, client: Client, course_id: int) -> TreatmentCourse | No
 
 
 def _stopped_at(course: TreatmentCourse) -> str:
-    """The working phase a hold or a discontinuation interrupted (course_services keeps it in
+    """The working phase a hold or a discontinuation interrupted (courses.services keeps it in
     phase_before_hold for both)."""
     if course.phase in (Phase.ON_HOLD, Phase.DISCONTINUED):
         return course.phase_before_hold
@@ -293,14 +293,14 @@ def _timeline(
                 by=step.by.get_full_name(),
             )
         )
-    for step in referral_transitions:
+    for change in referral_transitions:
         events.append(
             Event(
-                on=step.happened_on,
-                sort_key=step.recorded_at,
-                title=f"Referral {step.get_to_status_display().lower()}",
-                detail=step.reason,
-                by=step.recorded_by.get_full_name(),
+                on=change.happened_on,
+                sort_key=change.recorded_at,
+                title=f"Referral {change.get_to_status_display().lower()}",
+                detail=change.reason,
+                by=change.recorded_by.get_full_name(),
                 kind="referral",
             )
         )
@@ -387,6 +387,8 @@ def _dosing_events(sessions: list[Session]) -> list[Event]:
                 )
             )
         elif deferred is not None:
+            # A deferred chart has its time (the check constraint dosing_deferral_has_reason).
+            assert deferred.deferred_at is not None
             events.append(
                 Event(
                     on=timezone.localdate(deferred.deferred_at),

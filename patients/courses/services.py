@@ -122,6 +122,8 @@ def course_advance(
         else:
             locked.phase_before_hold = ""
         if to_phase in (Phase.PREPARATION, Phase.DOSING):
+            # _check refused the move without a prescription in force (R3's entry blockers).
+            assert facts.prescription is not None
             locked.referral = facts.prescription.referral
         locked.phase = to_phase
         if to_phase in CLOSED_PHASES:
@@ -176,7 +178,9 @@ def _impossible(course: TreatmentCourse, to_phase: str) -> str:
             f"A course on hold can only resume {before} (where it stopped) or be discontinued; "
             f"it cannot move to {there}."
         )
-    following = rules.FORWARD.get(course.phase)
+    # _check raised for the closed phases and this function returned for on hold: every phase
+    # left has a next one.
+    following = rules.FORWARD[course.phase]
     return (
         f"A course in {here} cannot move to {there}. The next phase is "
         f"{Phase(following).label.lower()}."

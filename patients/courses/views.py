@@ -1,6 +1,6 @@
 """Staff pages for treatment courses (R1-R6): the client's courses, one course with its timeline,
 numbers and allowed phase changes, and the prescriber hand-off summary. Every page goes through
-the access policy (client_for_view); every change goes through course_services."""
+the access policy (client_for_view); every change goes through courses.services."""
 
 from __future__ import annotations
 

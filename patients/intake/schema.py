@@ -2,7 +2,7 @@
 
 Answers are stored in ``Intake.answers`` by step slug, then by question key:
 ``{"about": {"date_of_birth": "1990-04-02", ...}, "medical": {"heart": "no", ...}}``.
-The forms (intake_forms.py), the R18 flags (flags.py), the review pages and the copy of contact
+The forms (forms.py), the R18 flags (flags.py), the review pages and the copy of contact
 details onto the client record all read this one description, so a question is worded once.
 """
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from datetime import date
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -210,10 +211,8 @@ def _raise_item9_alerts(*, response: QuestionnaireResponse, by: User, base_url: 
         )
         if recipient.pk == by.pk:
             continue  # entered in session by this therapist: they know already; no e-mail
-        transaction.on_commit(
-            lambda alert_id=alert.pk: send_alert_email.delay(alert_id, base_url),
-            robust=True,
-        )
+        # partial binds this alert's id now (a closure would see the loop's last alert).
+        transaction.on_commit(partial(send_alert_email.delay, alert.pk, base_url), robust=True)
 
 
 # --- Alerts -------------------------------------------------------------------------------------

@@ -249,7 +249,8 @@ def referral_packet(*, client: Client, referral: Referral, prepared_by) -> Packe
         reason=referral.reason,
         referral_status=referral.get_status_display(),
         intake_submitted_at=intake.submitted_at if intake else None,
-        consent_version=intake.consent.version if intake and intake.consent_id else "",
+        # intake.consent is None, without a query, when there is no consent_id.
+        consent_version=intake.consent.version if intake and intake.consent else "",
         consent_signed_at=intake.consent_signed_at if intake else None,
         **{
             name: (answers.get(step) or {}).get(key, "")

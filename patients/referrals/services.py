@@ -12,6 +12,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from kap_clinic.errors import DomainError
@@ -79,14 +80,15 @@ def forbidden_message(from_status: str, to_status: str) -> str:
     src = Status(from_status).label.lower()
     dst = Status(to_status).label.lower()
     if from_status in FINAL_STATUSES:
-        verb = {
+        verbs: dict[str, str] = {
             Status.SENT: "marked as sent",
             Status.UNDER_REVIEW: "marked as under review",
             Status.APPROVED: "approved",
             Status.DECLINED: "declined",
             Status.WITHDRAWN: "withdrawn",
             Status.DRAFT: "returned to draft",
-        }[to_status]
+        }
+        verb = verbs[to_status]
         article = "An" if src[0] in "aeiou" else "A"
         return f"{article} {src} referral cannot be {verb}. Start a new referral instead."
     if from_status == to_status:
@@ -182,7 +184,9 @@ def _check_prescription(fields: dict, *, dose_confirmed: bool) -> dict:
     fields["medication"] = (fields.get("medication") or "Ketamine").strip() or "Ketamine"
     for name in ("dose_mg", "doses_authorised", "valid_until", "received_on"):
         if fields.get(name) in (None, ""):
-            label = Prescription._meta.get_field(name).verbose_name
+            field = Prescription._meta.get_field(name)
+            assert isinstance(field, Field)  # the four names above are Prescription's own columns
+            label = field.verbose_name
             raise ReferralError(f"Give the {label}.")
     interval = fields.setdefault("min_days_between_doses", 14)
     if not (INTERVAL_MIN_DAYS <= interval <= INTERVAL_MAX_DAYS):

@@ -267,7 +267,7 @@ def prescription_url(prescription) -> str:
 @staff_required
 def referral_packet(request: HttpRequest, client_id: int, referral_id: int) -> HttpResponse:
     """The printable packet for the prescriber. Opening it is audited (R22); its content is an
-    allow-list (R23: never psychotherapy notes; see referral_selectors.referral_packet)."""
+    allow-list (R23: never psychotherapy notes; see referrals.selectors.referral_packet)."""
     client = client_for_view(request, client_id, page="Referral packet")
     referral = _referral_or_404(client, referral_id)
     packet = selectors.referral_packet(client=client, referral=referral, prepared_by=request.user)

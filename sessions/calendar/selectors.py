@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -15,9 +14,6 @@ from accounts.models import Role, User
 from kap_clinic import formats
 from patients.access import visible_clients
 from sessions.models import Session, SessionStatus
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AnonymousUser
 
 # The grid: 07:00 to 21:00 in the clinic's time zone. Sessions outside it get an extra row.
 FIRST_HOUR = 7
@@ -102,7 +98,7 @@ class CalendarWeek:
 
 
 def calendar_sessions(
-    *, user: User | AnonymousUser, start: datetime, end: datetime, therapist_id: int | None
+    *, user: User, start: datetime, end: datetime, therapist_id: int | None
 ) -> QuerySet[Session]:
     """Sessions between ``start`` and ``end`` that ``user`` may see: a therapist's own sessions, an
     admin's for the chosen therapist or all; always only clients the user may see. One query."""
@@ -118,7 +114,7 @@ def calendar_sessions(
 
 def calendar_week(
     *,
-    user: User | AnonymousUser,
+    user: User,
     first: date,
     days: int = 7,
     therapist_id: int | None = None,

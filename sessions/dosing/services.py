@@ -100,6 +100,9 @@ def _text(value: str, label: str, limit: int = TEXT_MAX) -> str:
 def _prescription_problems(session: Session, *, on, exclude_session_id=None) -> list[str]:
     """R3 (approved referral, prescription in force and not expired on ``on``, doses left) and
     R6 (the interval since the last dose given)."""
+    # Only dosing sessions get here (_locked), and KAP sessions belong to a course (the check
+    # constraint session_kap_kind_has_course).
+    assert session.course is not None
     prescription = current_prescription(client=session.client)
     facts = selectors.dose_facts(
         course=session.course,
@@ -138,6 +141,7 @@ def chart_open(*, session: Session, by: User, now: datetime | None = None) -> Do
                 f"This session is {locked.get_status_display().lower()}: its chart cannot be "
                 "started."
             )
+        assert locked.course is not None  # a dosing session: see _prescription_problems
         if locked.course.phase not in (Phase.PREPARATION, Phase.DOSING):
             raise DosingError(
                 f"The course is {locked.course.get_phase_display().lower()}: "
@@ -154,9 +158,11 @@ def chart_open(*, session: Session, by: User, now: datetime | None = None) -> Do
         )
         if problems:
             raise DosingError("The dose cannot go ahead today: " + " ".join(problems))
+        prescription = current_prescription(client=locked.client)
+        assert prescription is not None  # no problems: R3 found a prescription in force
         return DosingChart.objects.create(
             session=locked,
-            prescription=current_prescription(client=locked.client),
+            prescription=prescription,
             chaperone_name=locked.client.chaperone_name,
             chaperone_phone=locked.client.chaperone_phone,
             created_by=by,
@@ -294,13 +300,15 @@ def _pre_dose_readings(
     gate = rules.bp_gate(readings, now=now, thresholds=thresholds)
     if readings and taken_at < readings[-1].taken_at:
         raise DosingError("A new reading cannot be earlier than the last one.")
-    if gate.state == "recheck" and taken_at < gate.next_reading_at:
-        raise DosingError(
-            "Let the client rest: the recheck can be taken from "
-            f"{formats.clock(timezone.localtime(gate.next_reading_at))} "
-            f"({int(thresholds.recheck_wait.total_seconds() // 60)} minutes after the "
-            "last reading)."
-        )
+    if gate.state == "recheck":
+        assert gate.next_reading_at is not None  # bp_gate sets it on every "recheck" gate
+        if taken_at < gate.next_reading_at:
+            raise DosingError(
+                "Let the client rest: the recheck can be taken from "
+                f"{formats.clock(timezone.localtime(gate.next_reading_at))} "
+                f"({int(thresholds.recheck_wait.total_seconds() // 60)} minutes after the "
+                "last reading)."
+            )
     return readings
 
 
@@ -417,12 +425,14 @@ def dose_record(
                 "Complete the preparation (intention, fasting, chaperone) before the dose."
             )
         gate = _open_gate(locked, given_at=given_at)
+        assert gate.reading is not None  # an "open" gate (the only kind returned) has its reading
         problems = _prescription_problems(
             locked, on=formats.clinic_date(given_at), exclude_session_id=locked.pk
         )
         prescription = current_prescription(client=locked.client)
         if problems:
             raise DosingError("The dose cannot be given: " + " ".join(problems))
+        assert prescription is not None  # no problems: R3 found a prescription in force
         _check_as_prescribed(prescription, dose_mg, tablets, mismatch_reason=mismatch_reason)
         _course_into_dosing(locked.course, by=by)
         try:

@@ -62,9 +62,11 @@ class NotesPanel:
         return any(f.value for f in self.fields)
 
 
-def psychotherapy_note_for(*, session: Session, user: User | AnonymousUser):
+def psychotherapy_note_for(
+    *, session: Session, user: User | AnonymousUser
+) -> PsychotherapyNote | None:
     """R23: ``user``'s own psychotherapy note for ``session``, or None. Never another author's."""
-    if not getattr(user, "is_authenticated", False):
+    if not user.is_authenticated:
         return None
     return PsychotherapyNote.objects.filter(session=session, author=user).first()
 

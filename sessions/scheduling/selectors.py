@@ -125,7 +125,7 @@ def dose_facts(
     doses = {s.pk: dose_for(s) for s in others}
     planned = sum(1 for s in others if doses[s.pk] is None)
     dates = [
-        (formats.clinic_date(doses[s.pk].given_at if doses[s.pk] else s.starts_at), s.pk)
+        (formats.clinic_date(dose.given_at if (dose := doses[s.pk]) else s.starts_at), s.pk)
         for s in others
     ]
     given = [d for d in doses.values() if d is not None and d.given_at < before]

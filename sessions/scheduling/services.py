@@ -301,6 +301,8 @@ def session_reschedule(
                 )
             acknowledged = False
             if locked.kind == SessionKind.DOSING:
+                # KAP sessions belong to a course (check constraint session_kap_kind_has_course).
+                assert locked.course_id is not None
                 course = TreatmentCourse.objects.select_for_update().get(pk=locked.course_id)
                 course.client = locked.client
                 acknowledged = _check_dose_slot(
@@ -322,6 +324,7 @@ def session_reschedule(
             if telehealth_url is not None:
                 locked.telehealth_url = telehealth_url.strip()
             if locked.kind == SessionKind.INTEGRATION:
+                assert locked.course is not None  # a KAP session, as above
                 locked.follows_dose = _follows_dose(locked.course, starts_at)
             if acknowledged:
                 locked.integration_warning_acknowledged_by = by

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from auditlog.models import LogEntry
 from django.core.exceptions import FieldDoesNotExist
@@ -14,6 +15,10 @@ from django.utils import timezone
 
 from audit.models import AccessEvent
 from kap_clinic import formats
+
+if TYPE_CHECKING:
+    from django.contrib.contenttypes.fields import GenericForeignKey
+    from django.db.models import ForeignObjectRel
 
 
 def access_events(
@@ -71,15 +76,21 @@ def describe_changes(entries: list[LogEntry]) -> None:
             field = _field(model, name)
             if name in HIDDEN_FIELDS or (field is not None and not field.concrete):
                 continue
+            # Reverse relations and generic foreign keys are never concrete: skipped just above.
+            assert field is None or isinstance(field, Field)
             if not isinstance(change, list | tuple) or len(change) != 2:
                 continue
             old, new = (str(value) for value in change)
             if field is not None and field.many_to_one:
-                wanted[field.related_model].update(v for v in (old, new) if v != "None")
+                related = field.related_model
+                # Once the app registry is ready, a foreign key's target is a model class.
+                assert isinstance(related, type)
+                wanted[related].update(v for v in (old, new) if v != "None")
             fields.append((name, field, old, new))
         pending.append((entry, fields))
+    # _default_manager: each model's `objects`, but declared for any model class.
     names = {
-        related: {str(obj.pk): str(obj) for obj in related.objects.filter(pk__in=ids)}
+        related: {str(obj.pk): str(obj) for obj in related._default_manager.filter(pk__in=ids)}
         for related, ids in wanted.items()
         if ids
     }
@@ -94,7 +105,9 @@ def describe_changes(entries: list[LogEntry]) -> None:
         ]
 
 
-def _field(model: type[Model] | None, name: str) -> Field | None:
+def _field(
+    model: type[Model] | None, name: str
+) -> Field | ForeignObjectRel | GenericForeignKey | None:
     if model is None:
         return None
     try:
