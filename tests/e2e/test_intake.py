@@ -220,7 +220,11 @@ def test_signed_out_meanwhile_the_autosave_sends_to_sign_in_and_back(phone_page:
     page.goto("/portal/intake/")
     page.get_by_role("button", name="Start").click()
     expect_step(page, 1, "About you")
+    # Typing before htmx has set up the form's autosave (its script runs at the end of the page)
+    # would save nothing: wait for the page to finish loading, as a person's first keystroke does.
+    page.wait_for_load_state("load")
     page.get_by_label("Pronouns").fill("they/them")
+    page.get_by_label("Pronouns").press("Tab")  # leaving the field saves too (its change event)
     # The autosave waits for a pause in typing, then saves: give a loaded CI machine time.
     expect(page.get_by_role("status").filter(has_text="Draft saved at")).to_be_visible(
         timeout=20_000
