@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from django.utils import timezone
 
 from accounts.models import Role, User
-from demo.sessions import build_scores, build_sessions
+from demo.sessions import backdate_referral, build_scores, build_sessions
 from patients.clients import services
 from patients.courses import services as course_services
 from patients.intake import services as intake_services
@@ -276,6 +276,7 @@ def _referrals_and_courses(staff: dict[str, User]) -> None:
             "our weekly therapy. Intake and PHQ-9/GAD-7 attached.",
             by=by,
         )
+        backdate_referral(referral, today - timedelta(days=days_ago))
         referral_services.referral_transition(
             referral=referral,
             to_status="sent",

@@ -21,12 +21,19 @@ from django.utils import timezone
 from accounts.models import User
 from patients.courses import services as course_services
 from patients.intake import services as intake_services
-from patients.models import Client, Prescriber, QuestionnaireResponse
+from patients.models import Client, Prescriber, QuestionnaireResponse, Referral
 from patients.questionnaires.services import questionnaire_submit
 from patients.referrals import services as referral_services
 from sessions.dosing import services as dosing_services
 from sessions.models import Session, SessionKind, SessionStatus
 from sessions.scheduling import services
+
+
+def backdate_referral(referral: Referral, day: date) -> None:
+    """The demo is written in one go today: a referral it dates in the past was recorded that
+    morning (a step is never dated before its referral was recorded)."""
+    Referral.objects.filter(pk=referral.pk).update(created_at=at(day, 8))
+    referral.refresh_from_db(fields=["created_at"])
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -155,6 +162,7 @@ def _approved(client: Client, prescriber: Prescriber, by: User, today: date, day
         reason="Treatment-resistant depression; two SSRIs tried. Intake and scores attached.",
         by=by,
     )
+    backdate_referral(referral, today - timedelta(days=days_ago + 10))
     referral_services.referral_transition(
         referral=referral,
         to_status="sent",

@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 
 import factory
+from django.db.models import Min
 from django.utils import timezone
 
 from integration import services
@@ -34,10 +35,16 @@ def dose_for(client: Client | None = None, *, therapist=None, given_at=None) -> 
             referral=ReferralFactory(client=client, status=Referral.Status.APPROVED)
         )
     if given_at is None:
-        # Each dose on its own morning in the past, so sessions never clash.
+        # Each dose on its own morning in the past, so sessions never clash, and a client's doses
+        # at least 15 days apart (R6: the PostgreSQL dose gate refuses doses closer).
         given_at = timezone.now().replace(minute=30, second=0, microsecond=0) - timedelta(
             days=3 * next(_DAYS_BACK)
         )
+        earliest = DoseAdministration.objects.filter(session__client=client).aggregate(
+            earliest=Min("given_at")
+        )["earliest"]
+        if earliest is not None:
+            given_at = min(given_at, earliest - timedelta(days=15))
     session = SessionFactory(
         client=client,
         course=course_for(client),

@@ -123,14 +123,20 @@ def dosing_ready_session(
 
 
 def course_ready_for_dosing(
-    client: Client, *, prep_done: int = 3, **prescription_fields
+    client: Client,
+    *,
+    prep_done: int = 3,
+    prep_earlier: timedelta = timedelta(0),
+    **prescription_fields,
 ) -> tuple[TreatmentCourse, object]:
     """A realistic course through the real services: submitted intake, course opened, approved
     referral with a prescription (``prescription_fields`` override it), moved to preparation, and
-    ``prep_done`` completed preparation sessions in the past (R2). Returns (course, prescription).
+    ``prep_done`` completed preparation sessions in the past (R2), weekly, ``prep_earlier`` before
+    the hour (a second course's, clear of the first's). Returns (course, prescription).
     The client needs a portal login (the intake is theirs)."""
     by = client.primary_therapist
-    submitted_intake(client)
+    if not client.intakes.filter(status="submitted").exists():  # a second course reuses it
+        submitted_intake(client)
     course = course_services.course_open(client=client, by=by)
     _referral, prescription = approved_referral_with_prescription(client, by, **prescription_fields)
     course = course_services.course_advance(course=course, to_phase=Phase.REFERRAL, by=by)
@@ -142,7 +148,7 @@ def course_ready_for_dosing(
             course=course,
             kind=SessionKind.PREPARATION,
             status="completed",
-            starts_at=base - timedelta(days=7 * (n + 1)),
+            starts_at=base - timedelta(days=7 * (n + 1)) - prep_earlier,
         )
     return course, prescription
 

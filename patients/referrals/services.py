@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Field
 from django.utils import timezone
 
+from kap_clinic import formats
 from kap_clinic.errors import DomainError
 from patients.access import can_change_client
 from patients.models import Client, Prescriber, Prescription, Referral, ReferralTransition
@@ -139,10 +140,15 @@ def _check_transition(locked: Referral, *, to_status: str, happened_on: date, re
         raise ReferralError("Give the date.")
     if happened_on > timezone.localdate():
         raise ReferralError("The date cannot be in the future.")
+    made_on = formats.clinic_date(locked.created_at)
+    if happened_on < made_on:
+        raise ReferralError(
+            f"The date cannot be before the referral was recorded ({formats.day(made_on)})."
+        )
     previous = locked.transitions.order_by("-happened_on").values_list("happened_on", flat=True)
     last = previous.first()
     if last is not None and happened_on < last:
-        raise ReferralError(f"The date cannot be before the previous step ({last:%d %b %Y}).")
+        raise ReferralError(f"The date cannot be before the previous step ({formats.day(last)}).")
 
 
 def _record(locked: Referral, *, to_status: str, happened_on: date, reason: str, by: User):

@@ -99,7 +99,7 @@ def _text(value: str, label: str, limit: int = TEXT_MAX) -> str:
 
 def _prescription_problems(session: Session, *, on, exclude_session_id=None) -> list[str]:
     """R3 (approved referral, prescription in force and not expired on ``on``, doses left) and
-    R6 (the interval since the last dose given)."""
+    R6 (the interval since the client's last dose given, in any course)."""
     # Only dosing sessions get here (_locked), and KAP sessions belong to a course (the check
     # constraint session_kap_kind_has_course).
     assert session.course is not None
@@ -116,9 +116,9 @@ def _prescription_problems(session: Session, *, on, exclude_session_id=None) -> 
             f"All {prescription.doses_authorised} authorised doses have been used. The prescriber "
             "must renew the prescription before another dose."
         )
-    if prescription is not None and facts.last_dose is not None:
+    if prescription is not None and facts.previous_dose is not None:
         blocker = rules.interval_blocker(
-            last_dose_on=formats.clinic_date(facts.last_dose.given_at),
+            last_dose_on=formats.clinic_date(facts.previous_dose.given_at),
             min_days=prescription.min_days_between_doses,
             on=on,
         )

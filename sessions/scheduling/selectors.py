@@ -85,11 +85,12 @@ def next_session(*, client: Client, now: datetime | None = None) -> Session | No
 # --- What the dosing gates look at (R2, R3, R5, R6, R7) -------------------------------------------
 
 
-def booked_dosing_sessions(*, course: TreatmentCourse) -> QuerySet[Session]:
-    """Dosing sessions that hold a dose: scheduled ones, and past ones where a dose was given.
-    A cancelled session, or one where the dose was deferred, holds none. One query."""
+def booked_dosing_sessions(*, client_id: int) -> QuerySet[Session]:
+    """The client's dosing sessions that hold a dose, in every course: scheduled ones, and past
+    ones where a dose was given. A cancelled session, or one where the dose was deferred, holds
+    none. One query."""
     return (
-        Session.objects.filter(course=course, kind=SessionKind.DOSING)
+        Session.objects.filter(client_id=client_id, kind=SessionKind.DOSING)
         .filter(Q(status=SessionStatus.SCHEDULED) | Q(dose__isnull=False))
         .select_related("dose")
         .order_by("starts_at", "id")
@@ -102,13 +103,17 @@ class DoseFacts:
 
     prep_done: int
     doses_used: int
-    # Dosing sessions on the calendar that hold a dose but have none yet (excluding the one
-    # being changed).
+    # The course's dosing sessions on the calendar that hold a dose but have none yet (excluding
+    # the one being changed).
     doses_planned: int
-    # Other dosing sessions holding a dose: (clinic date, session id).
+    # R6: the client's other dosing sessions holding a dose, in any course: (clinic date, id).
     other_dose_dates: list[tuple[date, int]]
+    # R7: the course's latest dose before the moment in question.
     last_dose: DoseAdministration | None
     integration_after_last_dose: bool
+    # R6: the client's latest dose before that moment, whatever course or prescription it was
+    # given under (a booster or a new course does not restart the interval).
+    previous_dose: DoseAdministration | None = None
 
 
 def dose_facts(
@@ -121,15 +126,17 @@ def dose_facts(
         if prescription is not None
         else 0
     )
-    others = [s for s in booked_dosing_sessions(course=course) if s.pk != exclude_id]
+    others = [s for s in booked_dosing_sessions(client_id=course.client_id) if s.pk != exclude_id]
     doses = {s.pk: dose_for(s) for s in others}
-    planned = sum(1 for s in others if doses[s.pk] is None)
+    planned = sum(1 for s in others if s.course_id == course.pk and doses[s.pk] is None)
     dates = [
         (formats.clinic_date(dose.given_at if (dose := doses[s.pk]) else s.starts_at), s.pk)
         for s in others
     ]
     given = [d for d in doses.values() if d is not None and d.given_at < before]
-    last = max(given, key=lambda d: d.given_at) if given else None
+    previous = max(given, key=lambda d: d.given_at) if given else None
+    in_course = [d for s in others if s.course_id == course.pk and (d := doses[s.pk]) in given]
+    last = max(in_course, key=lambda d: d.given_at) if in_course else None
     integration_done = False
     if last is not None:
         integration_done = Session.objects.filter(
@@ -145,4 +152,5 @@ def dose_facts(
         other_dose_dates=dates,
         last_dose=last,
         integration_after_last_dose=integration_done,
+        previous_dose=previous,
     )

@@ -110,6 +110,13 @@ def _check_dose_slot(
     was acknowledged (the caller records who and when)."""
     if course.phase == Phase.ON_HOLD:
         raise SessionError("The course is on hold. Resume it before scheduling a dosing session.")
+    if course.phase in (Phase.INTAKE, Phase.REFERRAL):
+        # R1: intake, then the prescriber's referral, then preparation; dosing comes after.
+        raise SessionError(
+            f"The course is in its {course.get_phase_display().lower()} phase. A dosing session "
+            "can be booked once the course is in preparation (R1): the prescriber's approval "
+            "and prescription first (R3), then the preparation sessions (R2)."
+        )
     on = formats.clinic_date(starts_at)
     prescription = current_prescription(client=course.client)
     facts = selectors.dose_facts(

@@ -186,10 +186,11 @@ def use_sink(settings_fixture, port: int) -> None:
 
 def due_reminders(count: int, *, now: datetime, per_dose: int = 4, clients: int = 1) -> list[int]:
     """``count`` client reminders due one minute before ``now``, ``per_dose`` to a dose (days
-    1..per_dose: one reminder per dose and day, R8), on doses written directly: dosing sessions
-    four hours apart from a month back, each with an in-range pre-dose reading ten minutes
-    before its dose (the PostgreSQL dose gate checks it, R11). ``clients`` clients share the
-    doses, each with a real course and prescription made by the services. Returns the ids."""
+    1..per_dose: one reminder per dose and day, R8), on doses written directly: each client's
+    dosing sessions 15 days apart from a month back (R6: the dose gate refuses doses closer),
+    each with an in-range pre-dose reading ten minutes before its dose (the PostgreSQL dose gate
+    checks it, R11). ``clients`` clients share the doses, each with a real course and
+    prescription made by the services. Returns the ids."""
     doses_needed = -(-count // per_dose)
     courses = []
     for _ in range(clients):
@@ -203,9 +204,9 @@ def due_reminders(count: int, *, now: datetime, per_dose: int = 4, clients: int 
             course=courses[n % clients][0],
             therapist=courses[n % clients][0].therapist,
             kind=SessionKind.DOSING,
-            # Per client four hours apart, going back: never two at once for one therapist.
-            starts_at=base - timedelta(hours=4 * (n // clients)),
-            ends_at=base - timedelta(hours=4 * (n // clients)) + timedelta(minutes=180),
+            # Per client 15 days apart, going back (R6), so never two at once either.
+            starts_at=base - timedelta(days=15 * (n // clients)),
+            ends_at=base - timedelta(days=15 * (n // clients)) + timedelta(minutes=180),
             location="Room 2",
             created_by=courses[n % clients][0].therapist,
         )

@@ -473,7 +473,8 @@ def _grow(course, therapist, n: int) -> None:
 
 def _dosing_rows(course, therapist, *, deferred: bool) -> None:
     """A past dosing session written row by row (the PostgreSQL dose gate still applies)."""
-    start = timezone.now() - timedelta(days=900) + timedelta(days=2 * next(_SLOTS))
+    # R6: doses of one client at least 15 days apart (the PostgreSQL dose gate refuses closer).
+    start = timezone.now() - timedelta(days=2000) + timedelta(days=15 * next(_SLOTS))
     session = SessionFactory(
         client=course.client, course=course, kind="dosing", starts_at=start, status="completed"
     )

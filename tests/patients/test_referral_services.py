@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from itertools import product
 
 import pytest
+import time_machine
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -123,9 +124,10 @@ def test_decline_and_withdraw_need_a_reason(to_status, client_record, therapist)
 
 @pytest.mark.django_db
 def test_dates_not_in_the_future_nor_before_the_previous_step(client_record, therapist):
-    referral = svc.referral_create(
-        client=client_record, prescriber=PrescriberFactory(), reason="TRD", by=therapist
-    )
+    with time_machine.travel(timezone.now() - timedelta(days=10)):
+        referral = svc.referral_create(
+            client=client_record, prescriber=PrescriberFactory(), reason="TRD", by=therapist
+        )
     with pytest.raises(svc.ReferralError, match="future"):
         move(referral, S.SENT, therapist, happened_on=today() + timedelta(days=1))
     move(referral, S.SENT, therapist, happened_on=today() - timedelta(days=5))
@@ -136,6 +138,20 @@ def test_dates_not_in_the_future_nor_before_the_previous_step(client_record, the
         S.SENT,
         S.UNDER_REVIEW,
     ]
+
+
+@pytest.mark.django_db
+def test_no_step_dated_before_the_referral_was_made(client_record, therapist):
+    referral = svc.referral_create(
+        client=client_record, prescriber=PrescriberFactory(), reason="TRD", by=therapist
+    )
+    made_on = timezone.localdate(referral.created_at)
+    with pytest.raises(svc.ReferralError, match="before the referral was recorded"):
+        move(referral, S.SENT, therapist, happened_on=date(1999, 1, 1))
+    with pytest.raises(svc.ReferralError, match="before the referral was recorded"):
+        move(referral, S.SENT, therapist, happened_on=made_on - timedelta(days=1))
+    move(referral, S.SENT, therapist, happened_on=made_on)
+    assert referral.transitions.get().happened_on == made_on
 
 
 @pytest.mark.django_db

@@ -26,7 +26,7 @@ from sessions.models import (
 )
 from sessions.scheduling.services import SessionError, session_cancel, session_schedule
 from tests import factories
-from tests.factories_sessions import SessionFactory, dosing_ready_session
+from tests.factories_sessions import SessionFactory, course_ready_for_dosing, dosing_ready_session
 from tests.patients.questionnaire_helpers import PHQ9_CALM, PHQ9_ITEM9, submit
 from tests.sessions.dosing_helpers import MORNING, give_dose, prepare
 
@@ -451,6 +451,82 @@ def test_r6_chart_refused_13_days_after_the_previous_dose(clock, client_record):
     assert "The last dose was on Mar 12, 2025, so the next one can be on Mar 26, 2025" in str(
         refused.value
     )
+
+
+def _dosing_session_in_a_new_course(clock, client_record, first, days: int) -> Session:
+    """The first course discontinued after its dose, a new course made ready for dosing (a new
+    referral and prescription), and a dosing session in it ``days`` after the first dose."""
+    course_advance(
+        course=first.course, to_phase=Phase.DISCONTINUED, by=first.therapist, reason="Paused"
+    )
+    clock.move_to(MORNING + timedelta(days=days) - timedelta(hours=1))
+    course, _prescription = course_ready_for_dosing(
+        client_record, min_days_between_doses=14, prep_earlier=timedelta(hours=2)
+    )
+    return SessionFactory(
+        client=client_record,
+        course=course,
+        kind="dosing",
+        starts_at=MORNING + timedelta(days=days),
+    )
+
+
+def test_r6_the_dose_of_an_earlier_course_counts_at_the_chart(clock, client_record):
+    first = dosing_ready_session(client_record)
+    give_dose(first, at=T0)
+    second = _dosing_session_in_a_new_course(clock, client_record, first, 7)
+    with pytest.raises(DosingError, match="the next one can be on Mar 26, 2025"):
+        dosing.chart_open(session=second, by=second.therapist, now=PREPARED + timedelta(days=7))
+
+
+@POSTGRES_ONLY
+def test_r6_trigger_refuses_a_raw_dose_too_soon_after_an_earlier_course_dose(clock, client_record):
+    first = dosing_ready_session(client_record)
+    give_dose(first, at=T0)
+    second = _dosing_session_in_a_new_course(clock, client_record, first, 7)
+    given_at = T0 + timedelta(days=7, minutes=5)
+    with pytest.raises(IntegrityError, match="R6"), transaction.atomic():
+        _raw_dose_in(second, at=given_at)
+    assert DoseAdministration.objects.count() == 1
+
+
+def _raw_dose_in(session, *, at):
+    """A pre-dose reading in range 5 minutes before ``at`` and the dose, written directly."""
+    reading = BloodPressureReading.objects.create(
+        session=session,
+        moment="pre_dose",
+        systolic=120,
+        diastolic=80,
+        taken_at=at - timedelta(minutes=5),
+        result="in_range",
+        defer_systolic=140,
+        defer_diastolic=90,
+        hard_stop_systolic=180,
+        hard_stop_diastolic=100,
+        recorded_by=session.therapist,
+    )
+    return DoseAdministration.objects.create(
+        session=session,
+        prescription=Prescription.objects.in_force().get(client=session.client),
+        pre_dose_reading=reading,
+        given_at=at,
+        dose_mg=100,
+        tablets=1,
+        recorded_by=session.therapist,
+    )
+
+
+@POSTGRES_ONLY
+def test_r6_trigger_allows_the_earliest_day_whatever_the_hour(clock, client_record):
+    # Mar 12, 9:20 to Mar 26, 0:30 (clinic time) is 13 days and 15 hours: R6 counts clinic dates,
+    # and the trigger, a backstop for the services' exact check, never refuses a dose they allow.
+    first = dosing_ready_session(client_record)
+    give_dose(first, at=T0)
+    second = _dosing_session_in_a_new_course(clock, client_record, first, 14)
+    early = MORNING.replace(hour=0, minute=30) + timedelta(days=14)
+    with transaction.atomic():
+        _raw_dose_in(second, at=early)
+    assert DoseAdministration.objects.count() == 2
 
 
 def test_r6_booking_13_days_after_the_previous_dose_is_refused_14_accepted(clock, client_record):

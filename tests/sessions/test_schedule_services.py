@@ -195,7 +195,11 @@ def test_r2_exactly_three_is_enough(client_record):
 
 
 def test_r3_no_approved_referral_refused(client_record, therapist):
-    course_open(client=client_record, by=therapist)
+    # A course in preparation whose client has no approved referral (the phase forced here: the
+    # course services refuse to reach preparation without one): the booking gate says R3.
+    course = course_open(client=client_record, by=therapist)
+    course.phase = Phase.PREPARATION
+    course.save()
     for n in range(3):
         SessionFactory(
             client=client_record,
@@ -279,6 +283,27 @@ def test_r6_a_reschedule_is_checked_against_the_other_doses(client_record):
     assert first.starts_at == at(date(2026, 3, 4), 9)
 
 
+def _dose_in_a_closed_course(client, *, on: date, therapist):
+    """A dose given on ``on`` in a course that is then discontinued; returns the prescription."""
+    old, prescription = course_ready_for_dosing(client, min_days_between_doses=14)
+    dosing = SessionFactory(client=client, course=old, kind=SessionKind.DOSING, starts_at=at(on, 9))
+    dose_given(dosing, prescription=prescription)
+    course_advance(course=old, to_phase=Phase.DISCONTINUED, by=therapist, reason="Moved away")
+    return prescription
+
+
+def test_r6_counts_the_dose_of_an_earlier_course(client_record, therapist):
+    # A dose 7 days ago in a discontinued course; a new course (new referral and prescription)
+    # does not restart the interval: R6 is about the client's previous dose.
+    _dose_in_a_closed_course(client_record, on=date(2026, 2, 24), therapist=therapist)
+    course_ready_for_dosing(
+        client_record, min_days_between_doses=14, prep_earlier=timedelta(hours=2)
+    )
+    with pytest.raises(SessionError, match="next one can be on Mar 10, 2026 or later"):
+        book(client_record, SessionKind.DOSING, when=at(date(2026, 3, 4), 12))
+    assert book(client_record, SessionKind.DOSING, when=at(date(2026, 3, 10), 12)).pk
+
+
 # --- R7 integration warning ---------------------------------------------------------------------
 
 
@@ -347,6 +372,17 @@ def test_a_kap_session_needs_an_active_course(client_record):
     with pytest.raises(SessionError, match="has no active treatment course"):
         book(client_record, when=at(date(2026, 3, 3), 10))
     assert book(client_record, SessionKind.GENERAL, when=at(date(2026, 3, 3), 10)).course is None
+
+
+@pytest.mark.parametrize("phase", [Phase.INTAKE, Phase.REFERRAL])
+def test_r1_no_dosing_session_before_the_course_reaches_preparation(client_record, phase):
+    # Even with the referral approved and enough preparation sessions held: the order is R1's.
+    course, _ = course_ready_for_dosing(client_record)
+    course.phase = phase
+    course.save()
+    with pytest.raises(SessionError, match=r"can be booked once the course is in preparation"):
+        book(client_record, SessionKind.DOSING, when=at(date(2026, 3, 4), 9))
+    assert not Session.objects.filter(kind=SessionKind.DOSING).exists()
 
 
 def test_no_dosing_session_while_the_course_is_on_hold(client_record, therapist):
