@@ -16,15 +16,17 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from django import forms
 
 from kap_clinic.errors import DomainError
+from kap_clinic.fields import ClinicalNumberField
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # Bottom to top. A module belongs to the floor of the longest prefix that names it.
 FLOORS: list[tuple[str, ...]] = [
-    # Pure helpers (dates and times, the domain error base) and the clinic's settings.
-    ("kap_clinic.formats", "kap_clinic.errors", "clinic"),
+    # Pure helpers (dates and times, the domain error base, form fields), the clinic settings.
+    ("kap_clinic.formats", "kap_clinic.errors", "kap_clinic.fields", "clinic"),
     # Users, roles, two-factor sign-in, the role gates, automatic logoff (R22).
     ("accounts",),
     # Who viewed which client (R22); written by the access policy.
@@ -241,3 +243,33 @@ def test_a_worker_can_import_each_task_module_first(module):
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
+
+
+def _form_classes():
+    for module in product_modules():
+        if module.endswith(("forms", ".forms")) and "management" not in module:
+            importlib.import_module(module)
+
+    def walk(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from walk(sub)
+
+    return [
+        cls
+        for cls in set(walk(forms.BaseForm))
+        if cls.__module__.split(".")[0] in APPS and not cls.__module__.startswith("tests")
+    ]
+
+
+def test_every_whole_number_a_form_takes_is_a_clinical_number():
+    # int() reads digits of any script ("١٢٠" is 120): a clinical number must be typed in 0-9.
+    classes = _form_classes()
+    assert len(classes) > 20
+    plain = sorted(
+        f"{cls.__module__}.{cls.__name__}.{name}"
+        for cls in classes
+        for name, field in cls.base_fields.items()
+        if isinstance(field, forms.IntegerField) and not isinstance(field, ClinicalNumberField)
+    )
+    assert plain == []

@@ -192,3 +192,39 @@ def test_admin_pages_are_404_for_therapists(client, name, therapist, admin_user)
     sign_in(client, therapist)
     assert client.get(url_for(name)).status_code == 404
     assert client.post(url_for(name)).status_code == 404
+
+
+# --- Headers on every signed-in response (R22) ---------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name", [n for n in STAFF_URLS + sorted(EVERYONE - NEEDS_POST) if not _other_params(n)]
+)
+def test_every_signed_in_page_is_never_cached_and_carries_the_policies(
+    client, name, admin_user, client_record
+):
+    # Whatever the answer (a page, a redirect, a 405 for a POST-only URL, an export).
+    sign_in(client, admin_user)
+    response = client.get(url_for(name, client_id=client_record.pk))
+    assert response["Cache-Control"] == "no-store", name
+    assert "camera=()" in response["Permissions-Policy"], name
+    if response.status_code == 200 and response["Content-Type"].startswith("text/html"):
+        policy = response["Content-Security-Policy"]
+        assert "script-src 'self'" in policy, name
+        assert "unsafe-inline" not in policy, name
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", [n for n in PORTAL_URLS if not _other_params(n)])
+def test_every_portal_page_is_never_cached(client, name, client_record):
+    sign_in(client, client_record.user)
+    response = client.get(url_for(name, client_id=client_record.pk))
+    assert response["Cache-Control"] == "no-store", name
+
+
+@pytest.mark.django_db
+def test_a_signed_out_page_may_be_cached_but_keeps_the_permissions_policy(client):
+    response = client.get(reverse("accounts:login"))
+    assert response.get("Cache-Control") != "no-store"
+    assert "geolocation=()" in response["Permissions-Policy"]

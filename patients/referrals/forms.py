@@ -9,6 +9,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
+from kap_clinic.fields import model_formfield
 from patients.models import Prescription, Referral
 from patients.referrals.selectors import active_prescribers
 from patients.referrals.services import (
@@ -103,6 +104,7 @@ class PrescriptionForm(forms.ModelForm):
 
     class Meta:
         model = Prescription
+        formfield_callback = model_formfield
         fields = (
             "medication",
             "form",

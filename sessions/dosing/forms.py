@@ -12,6 +12,7 @@ from datetime import date, datetime
 from django import forms
 from django.utils import timezone
 
+from kap_clinic.fields import ClinicalNumberField
 from sessions.dosing import rules
 from sessions.models import AdverseEvent, BloodPressureReading
 
@@ -99,17 +100,17 @@ class ReadingForm(DayForm):
         choices=BloodPressureReading.Moment.choices,
         widget=forms.RadioSelect,
     )
-    systolic = forms.IntegerField(
+    systolic = ClinicalNumberField(
         label="Systolic (mmHg)",
         widget=number_input(*rules.SYSTOLIC_RANGE, placeholder="e.g. 128"),
         error_messages={"required": "Enter the systolic (top) number."},
     )
-    diastolic = forms.IntegerField(
+    diastolic = ClinicalNumberField(
         label="Diastolic (mmHg)",
         widget=number_input(*rules.DIASTOLIC_RANGE, placeholder="e.g. 82"),
         error_messages={"required": "Enter the diastolic (bottom) number."},
     )
-    pulse = forms.IntegerField(
+    pulse = ClinicalNumberField(
         label="Pulse (beats per minute)",
         required=False,
         widget=number_input(*rules.PULSE_RANGE, placeholder="optional"),
@@ -160,10 +161,10 @@ class DeferForm(DayForm):
 
 class DoseForm(DayForm):
     given_time = clock_field("Time given")
-    dose_mg = forms.IntegerField(
+    dose_mg = ClinicalNumberField(
         label="Dose (mg)", min_value=1, max_value=2000, widget=number_input(1, 2000)
     )
-    tablets = forms.IntegerField(
+    tablets = ClinicalNumberField(
         label="Number of tablets", min_value=1, max_value=20, widget=number_input(1, 20)
     )
     mismatch_reason = forms.CharField(
@@ -174,7 +175,7 @@ class DoseForm(DayForm):
         help_text="Needed only when the dose or the number of tablets differs from the "
         "prescription.",
     )
-    hold_minutes = forms.IntegerField(
+    hold_minutes = ClinicalNumberField(
         label="Hold time (minutes)",
         min_value=5,
         max_value=20,

@@ -10,6 +10,7 @@ from crispy_forms.layout import Column, Layout, Row
 from django import forms
 from django.utils import timezone
 
+from kap_clinic.fields import ClinicalNumberField
 from sessions.dosing.rules import default_minutes
 from sessions.models import SessionKind, SessionStatus
 
@@ -43,7 +44,7 @@ class _WhenForm(forms.Form):
     start_time = forms.TimeField(
         label="Start time", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
     )
-    minutes = forms.IntegerField(
+    minutes = ClinicalNumberField(
         label="Length (minutes)", required=False, min_value=10, max_value=480
     )
     location = forms.CharField(max_length=200, required=False, help_text="For example: Room 2.")

@@ -9,11 +9,13 @@ from django import forms
 
 from clinic import settings_reader, table
 from clinic.models import ClinicSettings
+from kap_clinic.fields import model_formfield
 
 
 class ClinicSettingsForm(forms.ModelForm):
     class Meta:
         model = ClinicSettings
+        formfield_callback = model_formfield
         fields = [row.field for row in table.CLINIC_SETTINGS]
 
     def __init__(self, *args, **kwargs):

@@ -112,6 +112,19 @@ def test_autosave_answers_with_a_status(portal, client_record):
     assert client_record.intakes.get().answers["goals"]["goals"] == "Sleep bet"
 
 
+def test_control_characters_never_lose_the_draft(portal, client_record):
+    # A NUL byte (pasted from another program) gave a server error on PostgreSQL, and the draft
+    # was not saved. Control characters go; tab and new lines stay.
+    portal.post(START)
+    typed = "Sleep\x00 better\x1b,\tthen\r\nwalk"
+    response = portal.post(autosave_url("goals"), {"goals": typed}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert client_record.intakes.get().answers["goals"]["goals"] == "Sleep better,\tthen\r\nwalk"
+    response = portal.post(step_url("goals"), {"goals": "Rest\x00", "action": "later"})
+    assert response.status_code in (200, 302)
+    assert client_record.intakes.get().answers["goals"]["goals"] == "Rest"
+
+
 def test_autosave_is_a_change_not_a_view(portal, client_record):
     portal.post(START)
     views = AccessEvent.objects.count()

@@ -401,6 +401,18 @@ def test_impossible_readings_are_refused_with_the_range(
     assert not BloodPressureReading.objects.exists()
 
 
+@pytest.mark.parametrize("typed", ["١٢٠", "１２０", "12\u0660"])
+def test_a_reading_typed_in_other_digits_is_refused_not_stored_as_a_number(
+    web, session, therapist, typed
+):
+    # int("١٢٠") is 120 in Python: the reading was stored as 120/80.
+    prepared(session, therapist)
+    response = reading(web, session, typed, 80, "10:00")
+    assert response.status_code == 200
+    assert "Type the number with the digits 0 to 9 only." in text(response)
+    assert not BloodPressureReading.objects.exists()
+
+
 def test_pulse_out_of_range_is_refused(web, session, therapist):
     prepared(session, therapist)
     response = reading(web, session, 120, 80, "10:00", pulse=250)
