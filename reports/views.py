@@ -138,13 +138,23 @@ def _blank(value) -> str:
     return "" if value is None else str(value)
 
 
+# A cell a spreadsheet would read as a formula (OWASP, "CSV injection"): a name typed as
+# =HYPERLINK(...) must arrive as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(value: str) -> str:
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
 def _csv_row(row: selectors.CourseRow, *, names: bool, prep_required: int) -> list[str]:
-    # The regular record only: numbers, dates and phase (R23: no notes, no free text).
+    # The regular record only: numbers, dates and phase (R23: no notes, no free text). The cells
+    # that hold what someone typed (names) are made inert; the rest are numbers and dates.
     client = row.course.client
     next_session = timezone.localtime(row.next_session).date() if row.next_session else None
     return [
-        f"{client.first_name} {client.last_name}" if names else row.initials,
-        row.course.therapist.get_full_name(),
+        _text_cell(f"{client.first_name} {client.last_name}" if names else row.initials),
+        _text_cell(row.course.therapist.get_full_name()),
         row.course.get_phase_display(),
         str(row.prep_done),
         str(prep_required),

@@ -137,6 +137,16 @@ def test_export_full_names_filtered_for_a_therapist(as_user, therapist, two_case
     assert not AccessEvent.objects.filter(client=theirs).exists()
 
 
+@pytest.mark.parametrize(
+    "typed", ['=HYPERLINK("http://x.example","Click")', "+1+1", "-2+3", "@SUM(A1)", "\tTab"]
+)
+def test_export_names_never_arrive_as_formulas(as_user, admin_user, therapist, typed):
+    record = factories.ClientFactory(primary_therapist=therapist, first_name=typed, last_name="Doe")
+    course_for(record)
+    rows = rows_of(as_user(admin_user).get(EXPORT, {"ids": "names"}))
+    assert [row[0] for row in rows[1:]] == [f"'{typed} Doe"]
+
+
 def test_export_has_no_free_text(as_user, admin_user, client_record):
     dose_for(client_record, given_at=timezone.now() - timedelta(days=3))
     referral = client_record.referrals.first()
