@@ -8,6 +8,7 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import Role, User
+from kap_clinic.fields import ClinicDateField
 from patients.models import Phase
 from reports.selectors import ACTIVE_PHASES, ALERT_TYPES, SORTS, Filters
 
@@ -15,8 +16,8 @@ DEFAULT_PERIOD_DAYS = 90
 
 
 class PeriodForm(forms.Form):
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    start = ClinicDateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = ClinicDateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
         data = super().clean()
@@ -44,12 +45,12 @@ class FilterForm(forms.Form):
     alert = forms.ChoiceField(
         label="Alert", required=False, choices=[("", "Any or none"), *ALERT_TYPES]
     )
-    opened_from = forms.DateField(
+    opened_from = ClinicDateField(
         label="Course opened from",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    opened_to = forms.DateField(
+    opened_to = ClinicDateField(
         label="Course opened to", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     sort = forms.ChoiceField(required=False, choices=[(key, key) for key in SORTS])

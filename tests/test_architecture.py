@@ -19,7 +19,7 @@ import pytest
 from django import forms
 
 from kap_clinic.errors import DomainError
-from kap_clinic.fields import ClinicalNumberField
+from kap_clinic.fields import ClinicalNumberField, ClinicDateField
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -271,5 +271,16 @@ def test_every_whole_number_a_form_takes_is_a_clinical_number():
         for cls in classes
         for name, field in cls.base_fields.items()
         if isinstance(field, forms.IntegerField) and not isinstance(field, ClinicalNumberField)
+    )
+    assert plain == []
+
+
+def test_every_date_a_form_takes_is_held_within_the_record_s_dates():
+    # 9999-12-31 in a filter overflowed date arithmetic (a server error, a broken CSV export).
+    plain = sorted(
+        f"{cls.__module__}.{cls.__name__}.{name}"
+        for cls in _form_classes()
+        for name, field in cls.base_fields.items()
+        if isinstance(field, forms.DateField) and not isinstance(field, ClinicDateField)
     )
     assert plain == []

@@ -10,6 +10,7 @@ from django.contrib.auth.password_validation import password_validators_help_tex
 
 from accounts.forms import TherapistChoiceField
 from accounts.models import Role, User
+from kap_clinic.fields import model_formfield
 from patients.clients.services import CLIENT_FIELDS
 from patients.clients.validators import normalize_phone, validate_date_of_birth
 from patients.models import Client, ClientShare
@@ -72,6 +73,7 @@ class ClientForm(forms.ModelForm):
 
     class Meta:
         model = Client
+        formfield_callback = model_formfield
         fields = list(CLIENT_FIELDS)
         labels = {
             "first_name": "First name (legal)",

@@ -13,6 +13,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms import BoundField
 
+from kap_clinic.fields import ClinicDateField
 from patients.clients.validators import format_phone, normalize_phone
 from patients.intake.schema import (
     CHECKBOX,
@@ -78,7 +79,7 @@ def _field(question: Question) -> forms.Field:
             widget=forms.CheckboxInput(attrs={"class": "form-check-input"}), **common
         )
     if question.kind == DATE:
-        return forms.DateField(
+        return ClinicDateField(
             widget=forms.DateInput(attrs={**attrs, "type": "date"}, format="%Y-%m-%d"),
             **{**common, "error_messages": {**common["error_messages"], "invalid": _DATE_INVALID}},
         )

@@ -6,6 +6,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row
 from django import forms
 
+from kap_clinic.fields import model_formfield
 from patients.clients.validators import normalize_phone
 from patients.models import Prescriber
 
@@ -13,6 +14,7 @@ from patients.models import Prescriber
 class PrescriberForm(forms.ModelForm):
     class Meta:
         model = Prescriber
+        formfield_callback = model_formfield
         fields = (
             "clinician_name",
             "credentials",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from kap_clinic.fields import ClinicDateField
 from patients.models.questionnaires import Instrument
 from patients.questionnaires import scoring
 
@@ -50,7 +51,7 @@ class AnswersForm(forms.Form):
 
 class RequestForm(forms.Form):
     instrument = forms.ChoiceField(label="Questionnaire", choices=Instrument.choices)
-    due_date = forms.DateField(
+    due_date = ClinicDateField(
         label="Due by (optional)",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),

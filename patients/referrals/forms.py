@@ -9,7 +9,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
-from kap_clinic.fields import model_formfield
+from kap_clinic.fields import ClinicDateField, model_formfield
 from patients.models import Prescription, Referral
 from patients.referrals.selectors import active_prescribers
 from patients.referrals.services import (
@@ -57,7 +57,7 @@ class TransitionForm(forms.Form):
     """One step of the referral: the target status comes from the button pressed."""
 
     to_status = forms.ChoiceField(choices=Referral.Status.choices, widget=forms.HiddenInput)
-    happened_on = forms.DateField(label="Date", widget=DATE_WIDGET)
+    happened_on = ClinicDateField(label="Date", widget=DATE_WIDGET)
     reason = forms.CharField(
         label="Reason or note",
         max_length=2000,
@@ -158,7 +158,7 @@ class PrescriptionForm(forms.ModelForm):
         self.dose_warning = False
         dates = ["received_on", "valid_until"]
         if with_date:
-            self.fields["happened_on"] = forms.DateField(
+            self.fields["happened_on"] = ClinicDateField(
                 label="Date approved", widget=DATE_WIDGET, initial=today
             )
             dates.insert(0, "happened_on")

@@ -26,6 +26,7 @@ from icalendar import Calendar, Event
 
 from accounts.access import staff_required
 from kap_clinic.errors import DomainError
+from kap_clinic.fields import within_dates
 from patients.access import client_for_view, visible_clients
 from sessions.calendar import selectors, services
 from sessions.models import Session
@@ -34,8 +35,10 @@ from sessions.scheduling.views import book, booked_message, form_context
 
 
 def _day(value: str | None) -> date:
+    """The day in the address (?date=), held within the dates a record can have; today if none
+    or unreadable."""
     try:
-        return date.fromisoformat(value or "")
+        return within_dates(date.fromisoformat(value or ""))
     except ValueError:
         return timezone.localdate()
 

@@ -10,7 +10,7 @@ from crispy_forms.layout import Column, Layout, Row
 from django import forms
 from django.utils import timezone
 
-from kap_clinic.fields import ClinicalNumberField
+from kap_clinic.fields import ClinicalNumberField, ClinicDateField
 from sessions.dosing.rules import default_minutes
 from sessions.models import SessionKind, SessionStatus
 
@@ -40,7 +40,7 @@ class _WhenForm(forms.Form):
     # Server-side checks give the accessible error summary (templates/partials/form_errors.html).
     use_required_attribute = False
 
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    date = ClinicDateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     start_time = forms.TimeField(
         label="Start time", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
     )

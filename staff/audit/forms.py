@@ -1,6 +1,7 @@
 from django import forms
 
 from accounts.models import User
+from kap_clinic.fields import ClinicDateField
 from patients.models import Client
 
 
@@ -17,10 +18,10 @@ class AuditFilterForm(forms.Form):
         empty_label="Any client",
         label="Client",
     )
-    date_from = forms.DateField(
+    date_from = ClinicDateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
     )
-    date_to = forms.DateField(
+    date_to = ClinicDateField(
         required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"})
     )
 
