@@ -146,7 +146,11 @@ def referral_detail(request: HttpRequest, client_id: int, referral_id: int) -> H
 def referral_transition(request: HttpRequest, client_id: int, referral_id: int) -> HttpResponse:
     client = client_for_view(request, client_id, page="Referral", for_change=True)
     referral = _referral_or_404(client, referral_id)
-    form = TransitionForm(request.POST, auto_id=f"id_{request.POST.get('to_status', '')}_%s")
+    # The ids of the form's fields name the step (one form per button on the page); only a known
+    # status goes into them (a crafted "%d" broke the id's formatting).
+    posted = request.POST.get("to_status", "")
+    step = posted if posted in S.values else "step"
+    form = TransitionForm(request.POST, auto_id=f"id_{step}_%s")
     if form.is_valid():
         to_status = form.cleaned_data["to_status"]
         if to_status == S.APPROVED and to_status in selectors.next_actions(referral):

@@ -131,6 +131,20 @@ def test_mark_as_sent_records_the_step(as_user, therapist, client_record):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("crafted", ["%d", "%s%s", "{0}", "sent%"])
+def test_a_crafted_status_is_refused_with_a_message(as_user, therapist, client_record, crafted):
+    # "%d" was formatted into the form's field ids: a TypeError, a server error.
+    referral = ReferralFactory(client=client_record, status=S.DRAFT)
+    response = as_user(therapist).post(
+        url("referral_transition", referral),
+        {"to_status": crafted, "happened_on": today().isoformat()},
+    )
+    assert response.status_code == 400
+    referral.refresh_from_db()
+    assert referral.status == S.DRAFT
+
+
+@pytest.mark.django_db
 def test_crafted_post_for_a_forbidden_transition(as_user, therapist, client_record):
     referral = ReferralFactory(client=client_record, status=S.DECLINED, status_reason="BP")
     browser = as_user(therapist)
