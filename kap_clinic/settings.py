@@ -118,6 +118,13 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # `make run`'s SQLite: a write transaction takes the write lock when it begins (IMMEDIATE),
+    # and a second writer waits for it (timeout) instead of failing with "database is locked"
+    # when two people book at once; the service's clash check then refuses the second booking.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Users, passwords, two-factor, lockout.
