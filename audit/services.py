@@ -1,4 +1,5 @@
-"""Writes to the audit trail. Callers: the access policy (every view of a client record)."""
+"""Writes to the audit trail. Callers: the access policy (every view of a client record) and the
+pages that list clients (access_record_list)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from django.conf import settings
 from audit.models import AccessEvent
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from django.http import HttpRequest
 
+    from accounts.models import User
     from patients.models import Client
 
 
@@ -40,3 +44,29 @@ def access_record(*, request: HttpRequest, client: Client, page: str) -> AccessE
         method=request.method or "GET",
         ip_address=client_ip(request),
     )
+
+
+def access_record_list(
+    *, request: HttpRequest, client_ids: Iterable[int], page: str, user: User | None = None
+) -> int:
+    """R22 for a page that lists clients (a caseload, a calendar, the alerts): one access row per
+    client shown, written in one INSERT. One row per client, not one per page naming them all,
+    so "who saw this client's record" stays the same indexed lookup (client, -at) for a list as
+    for a record page. ``user``: who is shown the page when it is not the signed-in user (the
+    calendar feed, read with its secret token). Returns the number of rows."""
+    viewer = user if user is not None else request.user
+    assert viewer.is_authenticated
+    path, method, ip = request.get_full_path()[:500], request.method or "GET", client_ip(request)
+    rows = [
+        AccessEvent(
+            user=viewer,
+            client_id=client_id,
+            page=page[:100],
+            path=path,
+            method=method,
+            ip_address=ip,
+        )
+        for client_id in dict.fromkeys(client_ids)
+    ]
+    AccessEvent.objects.bulk_create(rows)
+    return len(rows)

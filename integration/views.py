@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.access import staff_required
+from audit.services import access_record_list
 from integration import selectors, services
 from integration.models import ReminderStatus
 from kap_clinic.errors import DomainError
@@ -28,6 +29,13 @@ def reminder_list(request: HttpRequest) -> HttpResponse:
         status = ""
     reminders = selectors.reminders_for(request.user, status=status or None)
     page = Paginator(reminders, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    alerts = list(selectors.open_alerts_for(request.user))
+    access_record_list(
+        request=request,
+        client_ids=[r.client_id for r in [*alerts, *page.object_list]],
+        page="Reminders",
+    )
     query = request.GET.copy()
     query.pop("page", None)
     counts = selectors.status_counts(request.user)
@@ -35,7 +43,7 @@ def reminder_list(request: HttpRequest) -> HttpResponse:
         request,
         "integration/reminder_list.html",
         {
-            "alerts": selectors.open_alerts_for(request.user),
+            "alerts": alerts,
             "page": page,
             "status": status,
             "status_label": ReminderStatus(status).label if status else "",

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.access import staff_required
 from audit.models import AccessEvent
-from audit.services import client_ip
+from audit.services import access_record_list, client_ip
 from clinic import settings_reader
 from reports import selectors
 from reports.forms import FilterForm, PeriodForm
@@ -43,6 +43,9 @@ def dashboard(request):
     rows = selectors.rows_for(page.object_list)
     for row in rows:
         row.sparkline = sparkline_points(row.phq9_series)
+    access_record_list(
+        request=request, client_ids=[row.course.client_id for row in rows], page="Dashboard"
+    )
     keep = request.GET.copy()
     keep.pop("page", None)
     unsorted = keep.copy()

@@ -13,9 +13,15 @@ import re
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from accounts.middleware import TWO_FACTOR_OPEN_URLS
+from audit.models import AccessEvent
+from sessions.calendar.services import feed_create
 from tests.conftest import sign_in
+from tests.factories_integration import planned_dose
+from tests.factories_sessions import SessionFactory
+from tests.patients.questionnaire_helpers import PHQ9_ITEM9, submit
 
 # Pages anyone may open: sign-in, password reset, health check.
 PUBLIC = {
@@ -228,3 +234,67 @@ def test_a_signed_out_page_may_be_cached_but_keeps_the_permissions_policy(client
     response = client.get(reverse("accounts:login"))
     assert response.get("Cache-Control") != "no-store"
     assert "geolocation=()" in response["Permissions-Policy"]
+
+
+# --- Every page that shows client data records who looked (R22) -------------------------------
+
+# The signed-in pages that show no client's data, each with the reason. Every other page a staff
+# member can open (the URL conf decides, so a new page is covered) must write an access row.
+NO_CLIENT_DATA = {
+    "accounts:account": "the user's own account",
+    "accounts:password_change": "the user's own account",
+    "accounts:password_change_done": "the user's own account",
+    "home": "a redirect to the user's home page",
+    "calendar:feed": "the feed's address, no sessions",
+    "calendar:feed_create": "POST only",
+    "calendar:feed_revoke": "POST only",
+    "clinic:settings": "clinic settings",
+    "staff:add": "staff accounts",
+    "staff:list": "staff accounts",
+    "prescribers:prescriber_create": "prescribers",
+    "prescribers:prescriber_list": "prescribers",
+    "patients:client_create": "an empty form",
+    "audit:audit_log": "unfiltered, the trail of who looked (a client filter is a view)",
+    "calendar:new": "the booking form; the client is chosen on it",
+}
+
+
+@pytest.fixture
+def clinic_with_data(client_record, therapist):
+    """Something of ``client_record`` on every list: an active course with a session this week,
+    an open safety alert (R20), a reminder (R8)."""
+    planned_dose(client_record)
+    SessionFactory(client=client_record, kind="preparation", starts_at=timezone.now())
+    submit(client_record, "phq9", PHQ9_ITEM9)
+    return client_record
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name",
+    [
+        n
+        for n in STAFF_URLS + sorted(EVERYONE - NEEDS_POST)
+        if not _other_params(n) and n not in NO_CLIENT_DATA
+    ],
+)
+def test_every_page_with_client_data_records_the_view(client, name, admin_user, clinic_with_data):
+    sign_in(client, admin_user)
+    before = AccessEvent.objects.filter(user=admin_user).count()
+    response = client.get(url_for(name, client_id=clinic_with_data.pk))
+    if hasattr(response, "streaming_content"):
+        b"".join(response.streaming_content)  # an export records as it streams
+    assert response.status_code in (200, 405), f"{name} answered {response.status_code}"
+    if response.status_code == 405:
+        return  # POST only: nothing is shown
+    assert AccessEvent.objects.filter(user=admin_user, client=clinic_with_data).count() > before, (
+        f"{name} shows client data and wrote no access row"
+    )
+
+
+@pytest.mark.django_db
+def test_the_feed_records_the_therapist_s_view(client, therapist, clinic_with_data):
+    _feed, token = feed_create(therapist=therapist, by=therapist)
+    response = client.get(reverse("calendar:feed_ics", kwargs={"token": token}))
+    assert response.status_code == 200
+    assert AccessEvent.objects.filter(user=therapist, page="Calendar feed").exists()

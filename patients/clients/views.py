@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import staff_required
+from audit.services import access_record_list
 from kap_clinic import formats
 from kap_clinic.errors import DomainError
 from patients.access import client_for_view
@@ -39,6 +40,10 @@ def client_list(request: HttpRequest) -> HttpResponse:
         sort=filters.get("sort") or "name",
     )
     page = Paginator(clients, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    access_record_list(
+        request=request, client_ids=[c.pk for c in page.object_list], page="Client list"
+    )
     query = request.GET.copy()
     query.pop("page", None)
     filtered = any(filters.get(key) for key in ("q", "status", "phase", "flag", "archived"))

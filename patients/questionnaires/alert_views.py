@@ -9,19 +9,24 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.access import staff_required
+from audit.services import access_record_list
 from kap_clinic.errors import DomainError
 from patients.questionnaires import selectors, services
 
 
 @staff_required
 def alert_list(request: HttpRequest) -> HttpResponse:
+    alerts = list(selectors.open_alerts(user=request.user))
+    acknowledged = list(selectors.recently_acknowledged(user=request.user))
+    access_record_list(
+        request=request,
+        client_ids=[alert.client_id for alert in alerts + acknowledged],
+        page="Safety alerts",
+    )
     return render(
         request,
         "questionnaires/alert_list.html",
-        {
-            "alerts": selectors.open_alerts(user=request.user),
-            "acknowledged": selectors.recently_acknowledged(user=request.user),
-        },
+        {"alerts": alerts, "acknowledged": acknowledged},
     )
 
 

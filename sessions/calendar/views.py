@@ -25,6 +25,7 @@ from django.views.decorators.vary import vary_on_headers
 from icalendar import Calendar, Event
 
 from accounts.access import staff_required
+from audit.services import access_record_list
 from kap_clinic.errors import DomainError
 from kap_clinic.fields import within_dates
 from patients.access import client_for_view, visible_clients
@@ -83,6 +84,11 @@ def week(request: HttpRequest) -> HttpResponse:
         query = urlencode({k: v for k, v in params.items() if v not in ("", None)})
         return f"{reverse('calendar:week')}?{query}"
 
+    access_record_list(
+        request=request,
+        client_ids=[entry.session.client_id for entry in calendar.entries],
+        page="Calendar",
+    )
     today = timezone.localdate()
     context = {
         "calendar": calendar,
@@ -221,7 +227,15 @@ def feed_ics(request: HttpRequest, token: str) -> HttpResponse:
     found = services.feed_events(token=token)
     if found is None:
         raise Http404
-    _therapist, sessions = found
+    therapist, sessions = found
+    sessions = list(sessions)
+    # Read by a calendar app with the therapist's secret address: their view of these clients.
+    access_record_list(
+        request=request,
+        client_ids=[session.client_id for session in sessions],
+        page="Calendar feed",
+        user=therapist,
+    )
     host = request.get_host().split(":")[0]
     calendar = Calendar()
     calendar.add("prodid", f"-//{settings.CLINIC_NAME}//Sessions//EN")

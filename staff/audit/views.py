@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.access import admin_required
+from audit.services import access_record_list
 from staff.audit import selectors
 from staff.audit.forms import AuditFilterForm
 
@@ -28,9 +29,13 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         else selectors.change_entries(**filters)
     )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
     if kind == "changes":
-        page.object_list = list(page.object_list)
         selectors.describe_changes(page.object_list)
+    if filters.get("client"):
+        # The trail of one client's record is a view of it (R22), recorded after the rows shown
+        # were read (the page does not list its own view).
+        access_record_list(request=request, client_ids=[filters["client"].pk], page="Audit trail")
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("kind", None)
