@@ -65,6 +65,9 @@ class ClinicSettings(models.Model):
     )
     quiet_hours_start = models.PositiveSmallIntegerField("Quiet hours start", null=True, blank=True)
     quiet_hours_end = models.PositiveSmallIntegerField("Quiet hours end", null=True, blank=True)
+    calendar_feed_shows_kind = models.BooleanField(
+        "Calendar feeds show the session kind", null=True, blank=True
+    )
     reminder_signature = models.CharField(  # noqa: DJ001
         "Reminder e-mail signature", max_length=200, null=True, blank=True
     )

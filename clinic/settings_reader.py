@@ -40,6 +40,7 @@ class Effective:
     quiet_hours_start: int
     quiet_hours_end: int
     reminder_signature: str
+    calendar_feed_shows_kind: bool
     idle_timeout_seconds: int
     overridden: frozenset[str]
 

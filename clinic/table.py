@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-INTEGER, DAYS, TEXT = "integer", "days", "text"
+INTEGER, DAYS, TEXT, YES_NO = "integer", "days", "text", "yes_no"
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class ClinicSetting:
             return "Allowed: days 1 to 7 after the dose, separated by commas (e.g. 1,2,3) (R8)."
         if self.kind == TEXT:
             return f"Allowed: up to {self.high} characters; no clinical detail ({self.rule})."
+        if self.kind == YES_NO:
+            return f"Yes or no ({self.rule})."
         return f"Allowed: {self.low} to {self.high} ({self.rule})."
 
     @property
@@ -56,7 +58,7 @@ class ClinicSetting:
 SAFETY, SCHEDULING, REMINDERS, SECURITY = (
     "Dosing session safety",
     "Scheduling",
-    "Reminders",
+    "Reminders and calendar feeds",
     "Security",
 )
 
@@ -85,6 +87,11 @@ CLINIC_SETTINGS: tuple[ClinicSetting, ...] = (
     ClinicSetting("reminder_send_hour", "REMINDER_SEND_HOUR", REMINDERS, "R8", 10, 0, 23),
     ClinicSetting("quiet_hours_start", "QUIET_HOURS_START", REMINDERS, "R8", 21, 0, 23),
     ClinicSetting("quiet_hours_end", "QUIET_HOURS_END", REMINDERS, "R8", 8, 0, 23),
+    # R25: a calendar feed's events say "Session · M.P." unless the clinic chooses to show the
+    # session kind ("Dosing session · M.P.") in its therapists' calendars.
+    ClinicSetting(
+        "calendar_feed_shows_kind", "CALENDAR_FEED_SHOWS_KIND", REMINDERS, "R25", False, kind=YES_NO
+    ),
     # The default names the clinic (CLINIC_NAME): see environment_values.
     ClinicSetting(
         "reminder_signature", "REMINDER_SIGNATURE", REMINDERS, "R25", None, high=200, kind=TEXT
@@ -124,6 +131,8 @@ def environment_values(env, *, clinic_name: str) -> dict[str, Any]:
             values[row.setting_name] = list(days)
         elif row.kind == TEXT:
             values[row.setting_name] = env.str(row.env, default=f"The team at {clinic_name}")
+        elif row.kind == YES_NO:
+            values[row.setting_name] = env.bool(row.env, default=row.default)
         else:
             value = env.int(row.env, default=row.default)
             if not row.low <= value <= row.high:

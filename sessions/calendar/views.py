@@ -4,9 +4,9 @@ a therapist. Only sessions of clients the user may see are shown (patients.acces
 
 The therapist's calendar feed: a staff page to make, replace or turn off its secret address, and
 the public iCal feed itself (no sign-in: the unguessable token is the credential; an unknown or
-revoked token is a 404). R25: an event says only the session kind and the client's initials
-("Preparation session · M.P."), with the time and the room; no name, no medication, no notes, no
-telehealth link."""
+revoked token is a 404). R25: an event says "Session · M.P." (the kind too, "Preparation session
+· M.P.", where the clinic turned it on in Clinic settings), with the time and the room; no name,
+no medication, no notes, no telehealth link."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from icalendar import Calendar, Event
 
 from accounts.access import staff_required
 from audit.services import access_record_list
+from clinic import settings_reader
 from kap_clinic.errors import DomainError
 from kap_clinic.fields import within_dates
 from patients.access import client_for_view, visible_clients
@@ -171,7 +172,11 @@ def _page(request: HttpRequest, *, new_url: str = "") -> HttpResponse:
     response = render(
         request,
         "calendar/feed.html",
-        {"feed": services.active_feed(therapist=request.user), "new_url": new_url},
+        {
+            "feed": services.active_feed(therapist=request.user),
+            "new_url": new_url,
+            "shows_kind": settings_reader.current().calendar_feed_shows_kind,
+        },
     )
     # The address is shown once: keep it out of the browser's cache and history snapshots.
     response["Cache-Control"] = "no-store"
@@ -213,9 +218,10 @@ def feed_revoke(request: HttpRequest) -> HttpResponse:
     return redirect("calendar:feed")
 
 
-def _summary(session: Session) -> str:
-    # R25: the kind and the initials, nothing else.
-    return f"{session.get_kind_display()} session · {session.client.initials}"
+def _summary(session: Session, *, shows_kind: bool) -> str:
+    # R25: "Session" and the initials, nothing else; the kind only where the clinic chose it.
+    what = f"{session.get_kind_display()} session" if shows_kind else "Session"
+    return f"{what} · {session.client.initials}"
 
 
 def _utc(moment):
@@ -245,13 +251,14 @@ def feed_ics(request: HttpRequest, token: str) -> HttpResponse:
     calendar.add("x-wr-calname", settings.CLINIC_NAME)
     calendar.add("x-published-ttl", "PT1H")
     stamp = _utc(timezone.now())
+    shows_kind = settings_reader.current().calendar_feed_shows_kind
     for session in sessions:
         event = Event()
         event.add("uid", f"session-{session.pk}@{host}")
         event.add("dtstamp", stamp)
         event.add("dtstart", _utc(session.starts_at))
         event.add("dtend", _utc(session.ends_at))
-        event.add("summary", _summary(session))
+        event.add("summary", _summary(session, shows_kind=shows_kind))
         event.add("status", "CONFIRMED")
         if session.location:
             event.add("location", session.location)

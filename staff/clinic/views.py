@@ -8,12 +8,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.access import admin_required
-from clinic import services, settings_reader
+from clinic import services, settings_reader, table
 from clinic.models import ClinicSettings
 from staff.clinic.forms import ClinicSettingsForm
 
 
 def _display(field: str, value) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
     if field == "reminder_days":
         return ", ".join(str(day) for day in value)
     if field == "idle_timeout_minutes":
@@ -44,6 +46,7 @@ def clinic_settings(request: HttpRequest) -> HttpResponse:
                     "effective": _display(name, getattr(effective, key)),
                     "server": _display(name, server[name]),
                     "overridden": name in effective.overridden,
+                    "yes_no": table.BY_FIELD[name].kind == table.YES_NO,
                 }
             )
         groups.append((title, rows))

@@ -98,8 +98,8 @@ def test_therapist_makes_uses_replaces_and_turns_off_a_calendar_link(
     assert ics.status == 200
     assert ics.headers["content-type"] == "text/calendar; charset=utf-8"
     body = ics.text()
-    assert "Preparation session · M.P." in body
-    assert "Integration session · M.P." in body
+    assert body.count("Session · M.P.") == 2  # R25: not the kind of session, by default
+    assert "Preparation" not in body
     assert "Maya" not in body
     assert "Patel" not in body
 

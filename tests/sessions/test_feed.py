@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
+from clinic.services import clinic_settings_update
 from sessions.calendar import services
 from sessions.models import CalendarFeed, SessionStatus
 from tests.conftest import sign_in
@@ -107,7 +108,7 @@ def test_feed_events_unknown_revoked_or_deactivated(therapist):
 
 
 @time_machine.travel(NOW, tick=False)
-def test_ics_events_carry_kind_and_initials_only_in_utc(client, therapist, client_record, settings):
+def test_ics_events_carry_initials_only_in_utc(client, therapist, client_record, settings):
     settings.CLINIC_NAME = "Riverside Practice"
     local = datetime(2026, 3, 12, 10, 0, tzinfo=timezone.get_default_timezone())
     prep = SessionFactory(
@@ -125,15 +126,24 @@ def test_ics_events_carry_kind_and_initials_only_in_utc(client, therapist, clien
     assert response.status_code == 200
     assert response["Content-Type"] == "text/calendar; charset=utf-8"
     body = response.content.decode()
-    # R25: no name, no medication, no telehealth link.
-    for absent in ("Maya", "Patel", "ketamine", "Ketamine", "secret-123", "video.example.org"):
+    # R25: no name, no medication, no telehealth link, and by default not the kind of session.
+    for absent in (
+        "Maya",
+        "Patel",
+        "ketamine",
+        "Ketamine",
+        "secret-123",
+        "video.example.org",
+        "Dosing",
+        "Preparation",
+    ):
         assert absent not in body
     assert "X-WR-CALNAME:Riverside Practice" in body
     found = {str(e["UID"]): e for e in events(response)}
     host = "testserver"
     prep_event = found[f"session-{prep.pk}@{host}"]
-    assert str(prep_event["SUMMARY"]) == "Preparation session · M.P."
-    assert str(found[f"session-{dosing.pk}@{host}"]["SUMMARY"]) == "Dosing session · M.P."
+    assert str(prep_event["SUMMARY"]) == "Session · M.P."
+    assert str(found[f"session-{dosing.pk}@{host}"]["SUMMARY"]) == "Session · M.P."
     assert str(prep_event["STATUS"]) == "CONFIRMED"
     assert str(prep_event["LOCATION"]) == "Room 2"
     start = prep_event["DTSTART"].dt
@@ -255,3 +265,16 @@ def test_another_therapists_feed_is_untouched(client, therapist, other_therapist
     sign_in(client, therapist)
     client.post(reverse("calendar:feed_revoke"))
     assert services.active_feed(therapist=other_therapist) is not None
+
+
+def test_the_clinic_may_show_the_session_kind_in_feeds(
+    client, therapist, admin_user, client_record
+):
+    # Clinic settings (R25): an admin's choice, saved like every other setting.
+    SessionFactory(
+        client=client_record, kind="dosing", starts_at=timezone.now() + timedelta(days=1)
+    )
+    clinic_settings_update(by=admin_user, calendar_feed_shows_kind=True)
+    _, token = services.feed_create(therapist=therapist, by=therapist)
+    summaries = [str(e["SUMMARY"]) for e in events(client.get(ics_url(token)))]
+    assert summaries == ["Dosing session · M.P."]
