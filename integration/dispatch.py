@@ -23,7 +23,6 @@ rows taken over by another worker and then sent by both; a row whose claim was l
 from __future__ import annotations
 
 import logging
-import smtplib
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -37,18 +36,11 @@ from django.utils import timezone
 
 from integration import messages, rules
 from integration.models import IntegrationReminder, ReminderKind, ReminderStatus
+from kap_clinic.mail import PermanentSendError, TransientSendError, send_or_raise
 from patients.models import Phase
 from sessions.models import Session, SessionKind, SessionStatus
 
 logger = logging.getLogger(__name__)
-
-
-class TransientSendError(Exception):
-    pass
-
-
-class PermanentSendError(Exception):
-    pass
 
 
 @dataclass
@@ -143,7 +135,7 @@ def _send(message: messages.Message, *, message_id: str, mail=None) -> None:
     if mail is not None:
         email.connection = mail
     try:
-        _send_or_raise(email)
+        send_or_raise(email)
     except (TransientSendError, PermanentSendError):
         if mail is not None:
             _close(mail)
@@ -155,32 +147,6 @@ def _close(mail) -> None:
         mail.close()
     except Exception:  # a broken connection may fail to say goodbye; it is dropped either way
         mail.connection = None
-
-
-def _send_or_raise(email) -> None:
-    try:
-        email.send(fail_silently=False)
-    except ValueError as error:
-        # Django refuses the address on file (a line break: header injection, or not an
-        # address at all; BadHeaderError is a ValueError too): retrying cannot help.
-        raise PermanentSendError("The e-mail address on file cannot be used.") from error
-    except smtplib.SMTPRecipientsRefused as error:
-        codes = [code for code, _ in error.recipients.values()]
-        if all(400 <= code < 500 for code in codes):
-            # Greylisting and full mailboxes answer 4xx at RCPT: try again later.
-            raise TransientSendError(f"The address was deferred: {_codes(error)}") from error
-        raise PermanentSendError(f"The address was refused: {_codes(error)}") from error
-    except smtplib.SMTPResponseException as error:
-        text = f"{error.smtp_code} {error.smtp_error!r}"[:300]
-        if 400 <= error.smtp_code < 500:
-            raise TransientSendError(text) from error
-        raise PermanentSendError(text) from error
-    except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as error:
-        raise TransientSendError(f"{type(error).__name__}: {error}"[:300]) from error
-
-
-def _codes(error: smtplib.SMTPRecipientsRefused) -> str:
-    return ", ".join(f"{code}" for code, _ in error.recipients.values())
 
 
 def _renew(reminder_id: int, token: str, *, now: datetime) -> bool:

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Bottom to top. A module belongs to the floor of the longest prefix that names it.
 FLOORS: list[tuple[str, ...]] = [
     # Pure helpers (dates and times, the domain error base, form fields), the clinic settings.
-    ("kap_clinic.formats", "kap_clinic.errors", "kap_clinic.fields", "clinic"),
+    ("kap_clinic.formats", "kap_clinic.errors", "kap_clinic.fields", "kap_clinic.mail", "clinic"),
     # Users, roles, two-factor sign-in, the role gates, automatic logoff (R22).
     ("accounts",),
     # Who viewed which client (R22); written by the access policy.

@@ -8,12 +8,11 @@ patients/scoring.py: a score in the POST is never read. E-mails are queued only 
 from __future__ import annotations
 
 import logging
-import smtplib
 from datetime import date
 from functools import partial
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -22,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from kap_clinic.errors import DomainError
+from kap_clinic.mail import PermanentSendError, TransientSendError, send_or_raise
 from patients.access import can_change_client, can_view_client
 from patients.models import Alert, Client, QuestionnaireRequest, QuestionnaireResponse
 from patients.models.questionnaires import Instrument
@@ -259,26 +259,21 @@ def alert_email_send(*, alert_id: int, base_url: str = "") -> bool:
         "clinic": settings.CLINIC_NAME,
         "link": base_url + reverse("patients:alerts:alert_list"),
     }
+    email = EmailMessage(
+        subject=render_to_string("emails/alert_subject.txt", context).strip(),
+        body=render_to_string("emails/alert_body.txt", context),
+        to=[alert.recipient.email],
+    )
+    # The same rule as every other message (kap_clinic.mail): a 4xx, at RCPT too, is retried.
     try:
-        send_mail(
-            subject=render_to_string("emails/alert_subject.txt", context).strip(),
-            message=render_to_string("emails/alert_body.txt", context),
-            from_email=None,
-            recipient_list=[alert.recipient.email],
-        )
-    except smtplib.SMTPResponseException as error:
-        _release(alert_id, claimed_at)
-        if 400 <= error.smtp_code < 500:
-            raise TransientEmailError(str(error)) from error
-        logger.error("alert %s e-mail refused permanently (%s)", alert_id, error.smtp_code)
-        return False
-    except smtplib.SMTPRecipientsRefused:
-        _release(alert_id, claimed_at)
-        logger.error("alert %s e-mail: recipient refused", alert_id)
-        return False
-    except OSError as error:  # smtplib.SMTPException is an OSError: network trouble, retry
+        send_or_raise(email)
+    except TransientSendError as error:
         _release(alert_id, claimed_at)
         raise TransientEmailError(str(error)) from error
+    except PermanentSendError as error:
+        _release(alert_id, claimed_at)
+        logger.error("alert %s e-mail refused permanently (%s)", alert_id, error)
+        return False
     return True
 
 

@@ -117,6 +117,34 @@ class RefusingBackend(BaseEmailBackend):
         raise smtplib.SMTPResponseException(550, b"mailbox unavailable")
 
 
+class GreylistingBackend(BaseEmailBackend):
+    def send_messages(self, messages):
+        raise smtplib.SMTPRecipientsRefused({"sam@example.org": (451, b"greylisted, try later")})
+
+
+class RefusedRecipientBackend(BaseEmailBackend):
+    def send_messages(self, messages):
+        raise smtplib.SMTPRecipientsRefused({"sam@example.org": (550, b"no such user")})
+
+
+def test_greylisting_at_rcpt_is_retried_like_a_reminder(client_record, therapist, settings):
+    # A 451 at RCPT was "permanent" for the alert (transient for reminders): the alert e-mail was
+    # dropped. One rule for every message (kap_clinic.mail): a 4xx is retried.
+    submit(client_record, "phq9", PHQ9_ITEM9)
+    alert = Alert.objects.get()
+    settings.EMAIL_BACKEND = "tests.patients.test_alerts.GreylistingBackend"
+    with pytest.raises(services.TransientEmailError, match="deferred: 451"):
+        services.alert_email_send(alert_id=alert.pk)
+    alert.refresh_from_db()
+    assert alert.email_sent_at is None
+
+
+def test_a_recipient_refused_with_a_5xx_is_not_retried(client_record, therapist, settings):
+    submit(client_record, "phq9", PHQ9_ITEM9)
+    settings.EMAIL_BACKEND = "tests.patients.test_alerts.RefusedRecipientBackend"
+    assert services.alert_email_send(alert_id=Alert.objects.get().pk) is False
+
+
 def test_a_transient_failure_releases_the_claim_for_a_retry(client_record, therapist, settings):
     submit(client_record, "phq9", PHQ9_ITEM9)
     alert = Alert.objects.get()
