@@ -171,10 +171,9 @@ def course_queryset(
             # R5: doses counted against the prescription in force.
             doses_used=_count(
                 DoseAdministration.objects.filter(
-                    prescription__in=Prescription.objects.in_force(),
-                    prescription__client=OuterRef("client_id"),
-                ),
-                "prescription",
+                    prescription__client=OuterRef("client_id")
+                ).under_authorisation_in(Prescription.objects.in_force()),
+                "counted_under",
             ),
             doses_authorised=Subquery(current_rx.values("doses_authorised")[:1]),
             last_dose_at=Subquery(last_dose.values("given_at")[:1]),

@@ -129,7 +129,18 @@ class PrescriptionQuerySet(models.QuerySet["Prescription"]):
 
 class Prescription(models.Model):
     """R4: what the prescriber authorised. Never edited once a dose has used it; a renewal or a
-    change is a new prescription that supersedes this one."""
+    change is a new prescription that supersedes this one.
+
+    R5 counts doses against an authorisation: the prescriber's approval, or a renewal (the
+    prescriber's new authorisation of a new number of doses), starts one; a change (a corrected
+    dose, tablets, or valid-until under the same authorisation) continues the one it replaces, so
+    the doses already given still count. ``authorisation`` is that first prescription; empty on
+    the one that starts it."""
+
+    class Kind(models.TextChoices):
+        APPROVAL = "approval", "Approved with the referral"
+        RENEWAL = "renewal", "Renewal (a new authorisation from the prescriber)"
+        CHANGE = "change", "Change to the current prescription"
 
     class Form(models.TextChoices):
         RDT = "rdt", "Rapid-dissolving tablet (RDT)"
@@ -168,6 +179,10 @@ class Prescription(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
     )
     superseded_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.APPROVAL)
+    authorisation = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="changes"
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -205,6 +220,11 @@ class Prescription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.medication} {self.dose_mg} mg × {self.doses_authorised}"
+
+    @property
+    def authorisation_id_or_own(self) -> int:
+        """The prescription that started this one's authorisation (R5): itself, unless a change."""
+        return self.authorisation_id or self.pk
 
     def get_additional_data(self) -> dict:
         return {"client_id": self.client_id}

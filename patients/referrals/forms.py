@@ -218,3 +218,29 @@ class PrescriptionForm(forms.ModelForm):
 
     def service_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class SupersedeForm(PrescriptionForm):
+    """A new prescription replacing the current one: the clinician says which it is (R5)."""
+
+    kind = forms.ChoiceField(
+        label="What is this new prescription?",
+        choices=[
+            (
+                "renewal",
+                "A renewal: the prescriber has authorised a new number of doses "
+                "(the count of doses starts again)",
+            ),
+            (
+                "change",
+                "A change to the current prescription under the same authorisation "
+                "(the doses already given still count)",
+            ),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Say whether this is a renewal or a change."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper.layout.insert(0, "kind")

@@ -257,11 +257,22 @@ def referral_approve(
 
 
 def prescription_supersede(
-    *, prescription: Prescription, by: User, dose_confirmed: bool = False, **new_fields
+    *,
+    prescription: Prescription,
+    by: User,
+    kind: str,
+    dose_confirmed: bool = False,
+    **new_fields,
 ) -> Prescription:
     """A renewal or a change (R4): a new prescription that supersedes the current one. The old row
-    is kept unchanged apart from ``superseded_at``; prescriptions are never edited in place."""
+    is kept unchanged apart from ``superseded_at``; prescriptions are never edited in place.
+
+    R5: a renewal is the prescriber's new authorisation, received on its own date: its doses are
+    counted afresh. A change corrects the current prescription under the same authorisation: the
+    doses already given count against it, so recording a "change" never gives doses back."""
     _require_change(by, prescription.client)
+    if kind not in (Prescription.Kind.RENEWAL, Prescription.Kind.CHANGE):
+        raise ReferralError("Say whether this is a renewal from the prescriber or a change.")
     with transaction.atomic():
         old = Prescription.objects.select_for_update().get(pk=prescription.pk)
         if old.superseded_at is not None:
@@ -270,6 +281,11 @@ def prescription_supersede(
             )
         base = {name: getattr(old, name) for name in PRESCRIPTION_FIELDS}
         fields = _check_prescription({**base, **new_fields}, dose_confirmed=dose_confirmed)
+        if kind == Prescription.Kind.RENEWAL and fields["received_on"] < old.received_on:
+            raise ReferralError(
+                "A renewal is a new authorisation from the prescriber: give the date it was "
+                f"received, not before the current prescription's ({formats.day(old.received_on)})."
+            )
         old.superseded_at = timezone.now()
         old.save(update_fields=["superseded_at"])
         return Prescription.objects.create(
@@ -277,6 +293,10 @@ def prescription_supersede(
             referral_id=old.referral_id,
             prescriber_id=old.prescriber_id,
             supersedes=old,
+            kind=kind,
+            authorisation_id=(
+                old.authorisation_id_or_own if kind == Prescription.Kind.CHANGE else None
+            ),
             recorded_by=by,
             **fields,
         )

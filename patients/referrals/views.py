@@ -14,7 +14,12 @@ from kap_clinic.errors import DomainError
 from patients.access import client_for_view
 from patients.models import Client, Referral
 from patients.referrals import selectors, services
-from patients.referrals.forms import PrescriptionForm, ReferralForm, TransitionForm
+from patients.referrals.forms import (
+    PrescriptionForm,
+    ReferralForm,
+    SupersedeForm,
+    TransitionForm,
+)
 
 S = Referral.Status
 
@@ -238,11 +243,12 @@ def prescription_supersede(
     initial = {name: getattr(prescription, name) for name in services.PRESCRIPTION_FIELDS}
     initial.pop("received_on")
     initial.pop("valid_until")
-    form = PrescriptionForm(request.POST or None, initial=initial)
+    form = SupersedeForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             new = services.prescription_supersede(
                 prescription=prescription,
+                kind=form.cleaned_data["kind"],
                 dose_confirmed=form.cleaned_data["dose_confirmed"],
                 by=request.user,
                 **form.service_fields(),

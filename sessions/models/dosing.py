@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 
 
 class DosingChart(models.Model):
@@ -180,9 +181,19 @@ class BloodPressureReading(models.Model):
 
 class DoseAdministrationQuerySet(models.QuerySet["DoseAdministration"]):
     def counted_against(self, prescription) -> DoseAdministrationQuerySet:
-        """R5: the doses that use up ``prescription``'s authorised count, whatever the course
-        (``prescription``: a Prescription, or an expression such as OuterRef)."""
-        return self.filter(prescription=prescription)
+        """R5: the doses that use up ``prescription``'s authorised count, whatever the course:
+        those given under it and under every prescription of the same authorisation (a change
+        does not restart the count; an approval or a renewal does)."""
+        start = prescription.authorisation_id_or_own
+        return self.filter(Q(prescription_id=start) | Q(prescription__authorisation_id=start))
+
+    def under_authorisation_in(self, prescriptions) -> DoseAdministrationQuerySet:
+        """The doses counted against any of ``prescriptions`` (a queryset), in one query: for
+        the dashboard's per-course count against the prescription in force."""
+        starts = prescriptions.annotate(start=Coalesce("authorisation_id", "id")).values("start")
+        return self.annotate(
+            counted_under=Coalesce("prescription__authorisation_id", "prescription_id")
+        ).filter(counted_under__in=starts)
 
 
 class DoseAdministration(models.Model):

@@ -5,6 +5,7 @@ a declined referral shows why. Screenshots: tests/screenshots/referral-*.png."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -115,6 +116,7 @@ def test_therapist_refers_a_client_and_records_the_prescription(
     expect(page.get_by_text("Outside the usual 25–400 mg")).to_be_visible()
     screenshot(page, "referral-prescription")
     page.get_by_role("link", name="Renew or change").click()
+    page.get_by_role("radio", name=re.compile("A change to the current prescription")).check()
     page.get_by_label("Dose per session (mg)").fill("150")
     page.get_by_label("Valid until").fill(valid_until.isoformat())
     screenshot(page, "referral-renew")

@@ -137,7 +137,29 @@ def test_r5_doses_count_under_their_prescription_only(db):
         session = dosing_ready_session()
         dose = give_dose(session, at=MORNING + timedelta(minutes=30))
         renewed = referral_services.prescription_supersede(
-            prescription=dose.prescription, by=session.therapist, doses_authorised=4
+            prescription=dose.prescription, by=session.therapist, kind="renewal", doses_authorised=4
+        )
+        changed = referral_services.prescription_supersede(
+            prescription=renewed, by=session.therapist, kind="change", dose_mg=150
         )
     assert course_selectors.doses_used(dose.prescription) == 1
     assert course_selectors.doses_used(renewed) == 0
+    assert course_selectors.doses_used(changed) == 0
+
+
+def test_r5_a_change_to_the_prescription_keeps_counting_the_doses_given(db):
+    """A renewal is the prescriber's new authorisation: its count starts again. A change (a new
+    dose, say) is the same authorisation: recording one never gives doses back."""
+    with time_machine.travel(MORNING, tick=False):
+        session = dosing_ready_session()
+        dose = give_dose(session, at=MORNING + timedelta(minutes=30))
+        changed = referral_services.prescription_supersede(
+            prescription=dose.prescription, by=session.therapist, kind="change", dose_mg=150
+        )
+        changed_again = referral_services.prescription_supersede(
+            prescription=changed, by=session.therapist, kind="change", tablets_per_dose=2
+        )
+    assert course_selectors.doses_used(changed) == 1
+    assert course_selectors.doses_used(changed_again) == 1
+    assert changed_again.authorisation == dose.prescription
+    assert changed_again.kind == "change"

@@ -25,6 +25,7 @@ from patients.models import (
     ReferralTransition,
     TreatmentCourse,
 )
+from patients.referrals import services as referral_services
 from sessions.dosing import services as dosing_services
 from sessions.models import (
     AdverseEvent,
@@ -356,6 +357,29 @@ def _dosed_course(therapist_user=None):
     return session.course
 
 
+@pytest.mark.parametrize(
+    ("kind", "used", "says"),
+    [
+        ("renewal", "0 of 4", "Counted from the prescriber's renewal received Mar 12, 2025"),
+        ("change", "1 of 4", "the doses given before the change still count"),
+    ],
+)
+def test_course_page_says_what_a_new_prescription_did_to_the_count(
+    as_user, therapist, kind, used, says
+):
+    # R4/R5: a renewal (the prescriber's new authorisation) starts the count again; a change
+    # under the same authorisation does not give doses back.
+    with time_machine.travel(MORNING, tick=False):
+        session = dosing_ready_session(therapist=therapist)
+        dose = give_dose(session, at=MORNING + timedelta(minutes=30))
+        referral_services.prescription_supersede(
+            prescription=dose.prescription, by=therapist, kind=kind, doses_authorised=4
+        )
+        page = words(as_user(therapist).get(url("detail", session.course)))
+    assert used in page
+    assert says in page
+
+
 def test_course_page_shows_real_doses_and_the_next_dose_date(as_user, therapist, client):
     at = MORNING + timedelta(minutes=30)
     with time_machine.travel(MORNING, tick=False):
@@ -365,6 +389,7 @@ def test_course_page_shows_real_doses_and_the_next_dose_date(as_user, therapist,
     assert "3 of 3" in page  # preparation sessions (R2)
     assert "1 of 6" in page
     assert "used; 5 left on the prescription" in page  # R5
+    assert "Counted from the prescriber's approval of the referral." in page
     assert "Mar 26, 2025" in page  # R6: Mar 12 + 14 days
     assert "last dose Mar 12, 2025; at least 14 days between doses" in page
     assert "Preparation → Dosing" in page  # the first dose moved the course (R1)

@@ -201,7 +201,9 @@ def test_only_staff_who_can_change_the_client(client_record, other_therapist, ad
         factories.ClientFactory(), admin_user
     )
     with pytest.raises(svc.ReferralError, match="cannot change"):
-        svc.prescription_supersede(prescription=prescription, by=other_therapist, dose_mg=150)
+        svc.prescription_supersede(
+            prescription=prescription, by=other_therapist, kind="change", dose_mg=150
+        )
 
 
 @pytest.mark.django_db
@@ -286,7 +288,11 @@ def test_supersede_keeps_the_old_prescription(client_record, therapist):
     """R4/R24: a renewal is a new row; the old one is kept, marked superseded, never edited."""
     _, old = approved_referral_with_prescription(client_record, therapist)
     new = svc.prescription_supersede(
-        prescription=old, by=therapist, doses_authorised=4, valid_until=today() + timedelta(90)
+        prescription=old,
+        by=therapist,
+        kind="renewal",
+        doses_authorised=4,
+        valid_until=today() + timedelta(90),
     )
     old.refresh_from_db()
     assert old.superseded_at is not None
@@ -298,16 +304,16 @@ def test_supersede_keeps_the_old_prescription(client_record, therapist):
         new
     )
     with pytest.raises(svc.ReferralError, match="already been replaced"):
-        svc.prescription_supersede(prescription=old, by=therapist, dose_mg=150)
+        svc.prescription_supersede(prescription=old, by=therapist, kind="change", dose_mg=150)
 
 
 @pytest.mark.django_db
 def test_supersede_checks_the_dose_too(client_record, therapist):
     _, old = approved_referral_with_prescription(client_record, therapist)
     with pytest.raises(svc.ReferralError, match="outside the usual"):
-        svc.prescription_supersede(prescription=old, by=therapist, dose_mg=500)
+        svc.prescription_supersede(prescription=old, by=therapist, kind="change", dose_mg=500)
     new = svc.prescription_supersede(
-        prescription=old, by=therapist, dose_mg=500, dose_confirmed=True
+        prescription=old, by=therapist, kind="change", dose_mg=500, dose_confirmed=True
     )
     assert new.dose_mg == 500
 

@@ -255,6 +255,12 @@ def test_renew_keeps_the_old_prescription(as_user, therapist, client_record):
     assert page.status_code == 200
     data = rx_post(doses_authorised="3")
     data.pop("happened_on")
+    # The clinician must say what the new prescription is (R5: a renewal restarts the count).
+    response = browser.post(renew, data)
+    assert response.status_code == 200
+    assert "Say whether this is a renewal or a change." in response.content.decode()
+    assert 'value="3"' in response.content.decode()  # what was typed is kept
+    data["kind"] = "renewal"
     response = browser.post(renew, data)
     assert response.status_code == 302
     old.refresh_from_db()
@@ -263,6 +269,7 @@ def test_renew_keeps_the_old_prescription(as_user, therapist, client_record):
     assert old.doses_authorised == 6
     assert new.supersedes == old
     assert new.doses_authorised == 3
+    assert new.kind == "renewal"
     html = browser.get(
         url("prescription_detail", client=client_record, prescription_id=old.pk)
     ).content.decode()

@@ -420,7 +420,7 @@ def test_r3_r4_a_renewal_after_the_chart_started_is_the_prescription_the_dose_us
     """The dose counts against the prescription in force, and is checked against its dose."""
     old = _prescription(prepared)
     renewed = referral_services.prescription_supersede(
-        prescription=old, by=prepared.therapist, dose_mg=150
+        prescription=old, by=prepared.therapist, kind="change", dose_mg=150
     )
     bp(prepared, 120, 80, at=T0)
     with pytest.raises(DosingError, match="The prescription is 150 mg as 1 tablet"):
