@@ -66,9 +66,9 @@ HOSTILE = st.one_of(
 
 # Drawn up front, the same whatever the page shows (its forms change as the database does).
 VALUES = 40
-# Random examples per page, on top of the explicit ones (a NUL, a far date, a huge number in
-# every field): enough to vary the mix in each run while the suite stays within its minutes.
-EXAMPLES = 4
+# Random examples per page, on top of the explicit ones (a NUL, a huge number in every field; the
+# intake also a NUL inside text): enough to vary the mix each run and keep the suite in minutes.
+EXAMPLES = 2
 
 
 def _payload(fields: list[str], values: list[str]) -> dict[str, str]:
@@ -136,7 +136,6 @@ def signed_in(client, admin_user, client_record, request):
 )
 @given(values=st.lists(HOSTILE, min_size=VALUES, max_size=VALUES))
 @example(values=["\x00"] * VALUES)
-@example(values=["9999-12-31"] * VALUES)
 @example(values=["9" * 40] * VALUES)
 def test_hostile_input_is_never_a_server_error(signed_in, client_record, name, values):
     web = signed_in(name)
@@ -231,7 +230,6 @@ OBJECT_PAGES = [
 )
 @given(values=st.lists(HOSTILE, min_size=VALUES, max_size=VALUES))
 @example(values=["\x00"] * VALUES)
-@example(values=["9999-12-31"] * VALUES)
 @example(values=["9" * 40] * VALUES)
 def test_hostile_input_on_the_pages_of_a_course_is_never_a_server_error(
     signed_in, client_record, world, name, values
