@@ -6,6 +6,8 @@
 #   make format   ruff's fixes and formatting
 #   make lock     rewrite requirements/*.txt from pyproject.toml (UPGRADE=1: newest versions)
 #   make hooks    install the git pre-commit hooks (.pre-commit-config.yaml: the lint checks)
+#   make backup   a consistent copy of the database under var/backups/ (pg_dump, or SQLite's backup)
+#   make restore BACKUP=var/backups/...   put one back (replaces the database's contents)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -13,7 +15,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint format bench install assets migrate seed browser clean lock hooks
+.PHONY: run test lint format bench install assets migrate seed browser clean lock hooks backup restore
 
 # Dependencies come from the locks, not from pyproject.toml: requirements/base.txt (runtime, what
 # the Dockerfile installs) and requirements/dev.txt (runtime + the [dev] extra), exact versions
@@ -96,6 +98,14 @@ hooks: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## backup / restore: the database in DATABASE_URL (or make run's SQLite). Production: README.
+backup: install
+	$(PY) manage.py backup $(if $(OUTPUT),--output $(OUTPUT))
+
+restore: install
+	@test -n "$(BACKUP)" || { echo "Give the file: make restore BACKUP=var/backups/..."; exit 2; }
+	$(PY) manage.py restore "$(BACKUP)" --yes
 
 bench: install
 	$(BIN)/pytest -p no:randomly benchmarks -q $(PYTEST_ARGS)
