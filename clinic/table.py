@@ -36,6 +36,12 @@ class ClinicSetting:
     seconds: bool = False
 
     @property
+    def bounds(self) -> tuple[int, int]:
+        """(low, high) of a setting with a range."""
+        assert self.low is not None and self.high is not None, self.field
+        return self.low, self.high
+
+    @property
     def setting_name(self) -> str:
         return self.setting or self.env
 

@@ -12,9 +12,14 @@ from datetime import date, datetime
 from django import forms
 from django.utils import timezone
 
+from clinic.table import BY_FIELD as CLINIC_SETTINGS
 from kap_clinic.fields import ClinicalNumberField
 from sessions.dosing import rules
 from sessions.models import AdverseEvent, BloodPressureReading
+
+# R10: the hold time's allowed range is the clinic setting's (clinic/table.py).
+HOLD = CLINIC_SETTINGS["dose_hold_minutes"]
+HOLD_RANGE = f"The hold time must be between {HOLD.low} and {HOLD.high} minutes."
 
 
 class ClockInput(forms.TimeInput):
@@ -177,14 +182,12 @@ class DoseForm(DayForm):
     )
     hold_minutes = ClinicalNumberField(
         label="Hold time (minutes)",
-        min_value=5,
-        max_value=20,
-        widget=number_input(5, 20),
-        help_text="How long the client holds the dissolved tablets in the mouth: 5 to 20 minutes.",
-        error_messages={
-            "min_value": "The hold time must be between 5 and 20 minutes.",
-            "max_value": "The hold time must be between 5 and 20 minutes.",
-        },
+        min_value=HOLD.low,
+        max_value=HOLD.high,
+        widget=number_input(HOLD.low, HOLD.high),
+        help_text="How long the client holds the dissolved tablets in the mouth: "
+        f"{HOLD.low} to {HOLD.high} minutes.",
+        error_messages={"min_value": HOLD_RANGE, "max_value": HOLD_RANGE},
     )
     eye_mask = forms.BooleanField(label="Eye mask", required=False)
     music = forms.BooleanField(label="Music", required=False)

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic import settings_reader
+from clinic.table import BY_FIELD as CLINIC_SETTINGS
 from kap_clinic import formats
 from kap_clinic.errors import DomainError
 from patients.access import can_change_client
@@ -409,8 +410,9 @@ def dose_record(
     now = now or timezone.now()
     _not_future(given_at, now, "time given")
     hold_minutes = hold_minutes or settings_reader.current().dose_hold_minutes
-    if not 5 <= hold_minutes <= 20:
-        raise DosingError("The hold time must be between 5 and 20 minutes.")
+    low, high = CLINIC_SETTINGS["dose_hold_minutes"].bounds  # R10
+    if not low <= hold_minutes <= high:
+        raise DosingError(f"The hold time must be between {low} and {high} minutes.")
     if dose_mg < 1 or tablets < 1:
         raise DosingError("Enter the dose in mg and the number of tablets.")
     mismatch_reason = _text(mismatch_reason, "explanation", 2000)

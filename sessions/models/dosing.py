@@ -10,6 +10,11 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
+from clinic.table import BY_FIELD as CLINIC_SETTINGS
+
+# R10: the hold time's range, as the clinic setting's (clinic/table.py).
+HOLD = CLINIC_SETTINGS["dose_hold_minutes"]
+
 
 class DosingChart(models.Model):
     class Outcome(models.TextChoices):
@@ -232,7 +237,7 @@ class DoseAdministration(models.Model):
         ordering = ["given_at", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(hold_minutes__gte=5, hold_minutes__lte=20),
+                condition=Q(hold_minutes__gte=HOLD.low, hold_minutes__lte=HOLD.high),
                 name="dose_hold_5_to_20_minutes",
                 violation_error_message="The hold time must be between 5 and 20 minutes.",
             ),
