@@ -38,7 +38,8 @@ class ClinicSetting:
     @property
     def bounds(self) -> tuple[int, int]:
         """(low, high) of a setting with a range."""
-        assert self.low is not None and self.high is not None, self.field
+        if self.low is None or self.high is None:
+            raise ValueError(f"{self.field} has no range")
         return self.low, self.high
 
     @property
