@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.template.loader import render_to_string
 
 from accounts.models import User
+from accounts.services import password_reset_queue
 
 
 class SignInForm(AuthenticationForm):
@@ -25,6 +27,23 @@ class ResetRequestForm(PasswordResetForm):
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        """Django's reset e-mail, put in the outbox instead of sent inside the request: a mail
+        outage neither shows an error page nor loses the link (retried while it is valid)."""
+        password_reset_queue(
+            to=to_email,
+            subject="".join(render_to_string(subject_template_name, context).splitlines()),
+            text=render_to_string(email_template_name, context),
+        )
 
 
 class TokenForm(forms.Form):

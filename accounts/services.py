@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_otp.models import Device
@@ -20,6 +21,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Role, User
 from kap_clinic.errors import DomainError
+from outbox.models import MessageKind
+from outbox.services import message_queue
 
 BACKUP_CODE_COUNT = 10
 AUTHENTICATOR_NAME = "Authenticator app"
@@ -131,12 +134,13 @@ def staff_invite(
         user.set_unusable_password()
         user.full_clean(exclude=["password"])
         user.save()
-        transaction.on_commit(lambda: _send_set_password_email(user=user, base_url=base_url))
+        _set_password_message(user=user, base_url=base_url, by=by)
     return user
 
 
-def _send_set_password_email(*, user: User, base_url: str) -> None:
-
+def _set_password_message(*, user: User, base_url: str, by: User) -> None:
+    """The link to choose a password, in the outbox (retried through a mail outage while the
+    link is valid; its text is blanked once sent)."""
     link = base_url + reverse(
         "accounts:password_reset_confirm",
         kwargs={
@@ -145,11 +149,27 @@ def _send_set_password_email(*, user: User, base_url: str) -> None:
         },
     )
     context = {"user": user, "link": link, "clinic": settings.CLINIC_NAME}
-    send_mail(
+    message_queue(
+        kind=MessageKind.STAFF_INVITE,
+        to=user.email,
         subject=f"Your {settings.CLINIC_NAME} account",
-        message=render_to_string("accounts/email/staff_invite.txt", context),
-        from_email=None,
-        recipient_list=[user.email],
+        text=render_to_string("accounts/email/staff_invite.txt", context),
+        secret=True,
+        expires_at=timezone.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT),
+        created_by=by,
+    )
+
+
+def password_reset_queue(*, to: str, subject: str, text: str) -> None:
+    """A password-reset e-mail (Django's text, with its link) in the outbox, retried while the
+    link is valid; blanked once sent."""
+    message_queue(
+        kind=MessageKind.PASSWORD_RESET,
+        to=to,
+        subject=subject,
+        text=text,
+        secret=True,
+        expires_at=timezone.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT),
     )
 
 

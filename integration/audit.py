@@ -5,6 +5,4 @@ from auditlog.registry import auditlog
 
 from integration.models import IntegrationReminder
 
-auditlog.register(
-    IntegrationReminder, exclude_fields=["updated_at", "claim_token", "claimed_at", "attempts"]
-)
+auditlog.register(IntegrationReminder, exclude_fields=["updated_at"])

@@ -1,15 +1,17 @@
-"""The integration follow-up of each dose (R7, R8), as an outbox: one row per message or check to
-make, with its due time and a status. A beat task claims the due rows (no Celery eta/countdown:
-Redis redelivers those after the visibility timeout) and sends each once.
+"""The integration follow-up of each dose (R7, R8), as a plan: one row per message or check to
+make, with its due time and a status. A beat task takes the due rows (no Celery eta/countdown:
+Redis redelivers those after the visibility timeout), decides about each and hands those to send
+to the outbox (outbox.models.OutboxMessage), which sends every e-mail of the app.
 
 - ``client`` rows: the integration reminder to the client on days 1-3 after the dose, at the send
   hour of the client's time zone; what it says is decided at send time (book one / see you on ...).
 - ``therapist`` rows: 24 h after the dose, if no integration session is booked, an in-app alert
   for the therapist (the row itself, until acknowledged) and an e-mail without clinical detail.
 
-Status: pending → sending (claimed; ``claimed_at`` starts a lease) → sent | failed | cancelled.
-``message_id`` is fixed when the row is made: a retry after a crash re-sends the same Message-ID,
-which mail systems treat as the same message."""
+Status: pending (planned) → sending (in the outbox: ``outbox_message``) → sent | failed |
+cancelled, the last three as the outbox records them (integration.receivers). ``message_id`` is
+fixed when the row is made and given to its outbox message: a retry after a crash re-sends the
+same Message-ID, which mail systems treat as the same message."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ class ReminderKind(models.TextChoices):
 
 class ReminderStatus(models.TextChoices):
     PENDING = "pending", "Due"
-    SENDING = "sending", "Sending"
+    SENDING = "sending", "In the outbox"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
@@ -52,9 +54,14 @@ class IntegrationReminder(models.Model):
     status = models.CharField(
         max_length=16, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
     )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    claim_token = models.CharField(max_length=36, blank=True, db_index=True)
+    # The e-mail, once the reminder was due and not cancelled; its delivery is the outbox's.
+    outbox_message = models.OneToOneField(
+        "outbox.OutboxMessage",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="integration_reminder",
+    )
     last_error = models.CharField(max_length=500, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     # What the message said, in words without clinical detail ("not booked", "booked") and where
@@ -90,8 +97,8 @@ class IntegrationReminder(models.Model):
                 name="reminder_sent_has_time",
             ),
             models.CheckConstraint(
-                condition=~Q(status="sending") | Q(claimed_at__isnull=False),
-                name="reminder_sending_is_claimed",
+                condition=~Q(status="sending") | Q(outbox_message__isnull=False),
+                name="reminder_sending_has_message",
             ),
             models.CheckConstraint(
                 condition=~Q(status="cancelled") | ~Q(cancelled_reason=""),

@@ -48,7 +48,9 @@ def reminders_for(
     cutoff = timezone.now() - timedelta(hours=settings.REMINDER_STALE_HOURS)
     reminders = (
         _visible(user)
-        .select_related("client", "course", "course__therapist", "dose", "acknowledged_by")
+        .select_related(
+            "client", "course", "course__therapist", "dose", "acknowledged_by", "outbox_message"
+        )
         .annotate(in_time=ExpressionWrapper(Q(due_at__gte=cutoff), output_field=BooleanField()))
     )
     if status:
@@ -68,7 +70,12 @@ def status_counts(user: User | AnonymousUser) -> dict[str, int]:
 
 def reminder_for(user: User | AnonymousUser, *, reminder_id: int) -> IntegrationReminder | None:
     """One reminder ``user`` may see, or None (the view answers 404)."""
-    return _visible(user).select_related("client", "course").filter(pk=reminder_id).first()
+    return (
+        _visible(user)
+        .select_related("client", "course", "outbox_message")
+        .filter(pk=reminder_id)
+        .first()
+    )
 
 
 def _open_alerts(user: User) -> QuerySet[IntegrationReminder]:

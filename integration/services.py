@@ -1,10 +1,10 @@
 """Writes to the integration follow-up (R7, R8): the reminder plan of a dose, its cancellation,
-a staff resend and the acknowledgement of a therapist alert. Sending is in integration.dispatch."""
+a staff resend and the acknowledgement of a therapist alert. Queueing is in integration.dispatch,
+sending in outbox.dispatch."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -14,8 +14,8 @@ from django.utils import timezone
 from clinic import settings_reader
 from integration import rules
 from integration.models import IntegrationReminder, ReminderKind, ReminderStatus
-from integration.tasks import dispatch_due_reminders
 from kap_clinic.errors import DomainError
+from outbox.services import message_id_for, message_resend
 from patients.access import can_change_client
 
 if TYPE_CHECKING:
@@ -26,11 +26,6 @@ if TYPE_CHECKING:
 
 class ReminderError(DomainError):
     """A rule refused the change; the message is for the clinician."""
-
-
-def _message_id(kind: str) -> str:
-    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(" >") or "localhost"
-    return f"<{kind}-reminder-{uuid.uuid4().hex}@{domain}>"
 
 
 def reminder_plan_create(*, dose: DoseAdministration) -> list[IntegrationReminder]:
@@ -66,10 +61,12 @@ def reminder_plan_create(*, dose: DoseAdministration) -> list[IntegrationReminde
                 day=day,
                 due_at=due,
                 not_before=due,
-                message_id=_message_id("client"),
+                message_id=message_id_for("client-reminder"),
             )
         )
-    check = dose.given_at + timedelta(hours=settings.INTEGRATION_ALERT_HOURS)
+    # In UTC: 24 hours after the dose are 24 real hours across a DST change, not a wall-clock
+    # time one day on (which is 23 or 25 hours).
+    check = dose.given_at.astimezone(UTC) + timedelta(hours=settings.INTEGRATION_ALERT_HOURS)
     rows.append(
         IntegrationReminder(
             dose=dose,
@@ -79,7 +76,7 @@ def reminder_plan_create(*, dose: DoseAdministration) -> list[IntegrationReminde
             day=0,
             due_at=check,
             not_before=check,
-            message_id=_message_id("therapist"),
+            message_id=message_id_for("therapist-reminder"),
         )
     )
     IntegrationReminder.objects.bulk_create(rows, ignore_conflicts=True)
@@ -149,12 +146,16 @@ def reminder_resend(*, reminder: IntegrationReminder, by: User) -> IntegrationRe
                 "Too late to send again: it would arrive on the wrong day. Contact the client "
                 "directly instead."
             )
-        locked.status = ReminderStatus.PENDING
-        locked.not_before = timezone.now()
-        locked.attempts = 0
+        if locked.outbox_message is None:
+            # Failed before the outbox existed: due again, the plan step hands it over.
+            locked.status = ReminderStatus.PENDING
+            locked.not_before = timezone.now()
+        else:
+            # The outbox sends it again with the same Message-ID (and queues the dispatcher).
+            message_resend(message=locked.outbox_message, by=by)
+            locked.status = ReminderStatus.SENDING
         locked.last_error = ""
         locked.save()
-        transaction.on_commit(dispatch_due_reminders.delay, robust=True)
     return locked
 
 

@@ -1,4 +1,4 @@
-"""Celery tasks of the integration app: thin; the beat runs the dispatcher every minute."""
+"""Celery tasks of the integration app: thin; the beat runs the queueing every minute."""
 
 from __future__ import annotations
 
@@ -10,10 +10,14 @@ from integration import dispatch
 
 @shared_task(name="integration.dispatch_due_reminders", ignore_result=True)
 def dispatch_due_reminders() -> dict:
-    """Send every reminder that is due (R8). Safe to run on several workers at once and to
+    """Decide about every reminder that is due (R8) and hand those to send to the outbox (the
+    outbox.dispatch_due task sends them). Safe to run on several workers at once and to
     redeliver: rows are claimed, never scheduled with eta."""
-    result = dispatch.dispatch_all_due(
-        budget_seconds=max(settings.CELERY_TASK_SOFT_TIME_LIMIT - 30, 10),
-        base_url=settings.SITE_URL,
-    )
-    return {"sent": result.sent, "cancelled": result.cancelled, "failed": result.failed}
+    cancelled = queued = 0
+    while True:
+        result = dispatch.queue_due(base_url=settings.SITE_URL)
+        cancelled += result.cancelled
+        queued += result.claimed - result.cancelled
+        if result.claimed < 50:
+            break
+    return {"queued": queued, "cancelled": cancelled}

@@ -12,7 +12,6 @@ app = Celery("kap_clinic")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Each app's tasks.py, and the task modules of resource packages inside an app.
 app.autodiscover_tasks()
-app.autodiscover_tasks(["patients.questionnaires"])
 
 app.conf.beat_schedule = {
     # R22: expired sessions (idle logoff, closed browsers) are removed from the database nightly.
@@ -20,9 +19,16 @@ app.conf.beat_schedule = {
         "task": "accounts.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
     },
-    # R8: integration reminders are rows with a due time; this sends what is due (never eta).
+    # R8: integration reminders are plan rows with a due time; this hands what is due to the
+    # outbox (never eta).
     "dispatch-due-reminders": {
         "task": "integration.dispatch_due_reminders",
+        "schedule": 60.0,
+    },
+    # Every e-mail is an outbox row; this sends what is due, retries what failed for now, and
+    # picks up what a dead worker or a broker outage left behind.
+    "dispatch-outbox": {
+        "task": "outbox.dispatch_due",
         "schedule": 60.0,
     },
 }

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "patients",
     "sessions.apps.ClinicSessionsConfig",
     "integration",
+    "outbox",
     "reports",
     "clinic",
     "staff",
@@ -246,11 +247,16 @@ SITE_URL = env.str("SITE_URL", default="").rstrip("/")
 CLINIC_PHONE = env.str("CLINIC_PHONE", default="")
 # Where clients book their own sessions, when the clinic offers it; empty: "contact us".
 SELF_BOOKING_URL = env.str("SELF_BOOKING_URL", default="")
-# Sending: attempts before a reminder is marked failed, the backoff between them, and how long
-# a claimed reminder may stay "sending" before another worker takes it over (a worker died).
-REMINDER_MAX_ATTEMPTS = _ranged("REMINDER_MAX_ATTEMPTS", 5, 1, 10, "reminder retries")
-REMINDER_RETRY_SECONDS = _ranged("REMINDER_RETRY_SECONDS", 60, 1, 3600, "reminder backoff")
-REMINDER_LEASE_SECONDS = _ranged("REMINDER_LEASE_SECONDS", 300, 2, 3600, "reminder lease")
+# The outbox (every e-mail): the first retry after a transient failure (a mail server down,
+# greylisting), doubling up to the cap, for as long as the message is of use (its expiry); how
+# long a claimed message may stay "sending" before another worker takes it over (a worker died);
+# how many seconds ahead of the beat's tick a message counts as due (tick jitter).
+OUTBOX_RETRY_SECONDS = _ranged("OUTBOX_RETRY_SECONDS", 60, 1, 3600, "outbox backoff")
+OUTBOX_RETRY_CAP_SECONDS = _ranged("OUTBOX_RETRY_CAP_SECONDS", 900, 60, 6 * 3600, "outbox cap")
+OUTBOX_LEASE_SECONDS = _ranged("OUTBOX_LEASE_SECONDS", 300, 2, 3600, "outbox lease")
+OUTBOX_CLAIM_AHEAD_SECONDS = _ranged("OUTBOX_CLAIM_AHEAD_SECONDS", 5, 0, 30, "outbox tick")
+# How long a safety alert's e-mail (R20) and the integration check's (R8) are retried.
+OUTBOX_ALERT_HOURS = _ranged("OUTBOX_ALERT_HOURS", 72, 1, 14 * 24, "R20")
 # A reminder more than this late (an outage) is not sent: "tomorrow" would be wrong by then.
 REMINDER_STALE_HOURS = _ranged("REMINDER_STALE_HOURS", 12, 1, 48, "R8")
 

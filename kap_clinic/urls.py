@@ -14,6 +14,7 @@ urlpatterns = [
     path("calendar/", include("sessions.calendar.urls")),
     path("reminders/", include("integration.urls")),
     path("audit/", include("staff.audit.urls")),
+    path("outbox/", include("staff.outbox.urls")),
     path("clinic/settings/", include("staff.clinic.urls")),
     path("dashboard/", include("reports.urls")),
     path("healthz", views.healthz, name="healthz"),

@@ -6,4 +6,5 @@ class PatientsConfig(AppConfig):
     verbose_name = "Clients"
 
     def ready(self) -> None:
-        from patients import audit  # noqa: F401  (registers clinical models with auditlog)
+        # Registers clinical models with auditlog; hears the outbox about alert e-mails.
+        from patients import audit, receivers  # noqa: F401

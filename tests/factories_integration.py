@@ -9,11 +9,13 @@ import uuid
 from datetime import timedelta
 
 import factory
+from django.conf import settings
 from django.db.models import Min
 from django.utils import timezone
 
 from integration import services
 from integration.models import IntegrationReminder, ReminderKind, ReminderStatus
+from outbox.models import MessageKind, OutboxMessage
 from patients.models import Client, Referral
 from sessions.models import DoseAdministration
 from tests.factories import ClientFactory
@@ -64,9 +66,14 @@ def planned_dose(client: Client | None = None, **kwargs) -> tuple[DoseAdministra
     return dose, by_key
 
 
+MESSAGE_FIELDS = {"attempts", "claimed_at"}
+
+
 def shape(reminder: IntegrationReminder, status: str, **fields) -> IntegrationReminder:
-    """Put ``reminder`` in ``status`` the way the dispatcher leaves it (sent: a time and what was
-    sent; failed: an error; cancelled: a reason), straight in the row."""
+    """Put ``reminder`` in ``status`` the way the plan step and the outbox leave it (sent: a time
+    and what was sent; failed: an error; cancelled: a reason; sending, sent and failed with the
+    outbox message in the same state), straight in the rows. ``attempts`` and ``claimed_at`` go
+    to the message."""
     now = timezone.now()
     defaults = {
         ReminderStatus.SENT: {
@@ -84,11 +91,37 @@ def shape(reminder: IntegrationReminder, status: str, **fields) -> IntegrationRe
         ReminderStatus.SENDING: {"claimed_at": now, "attempts": 1},
         ReminderStatus.PENDING: {},
     }[status]
-    for name, value in (defaults | fields).items():
+    values = defaults | fields
+    message_values = {name: values.pop(name) for name in MESSAGE_FIELDS if name in values}
+    for name, value in values.items():
         setattr(reminder, name, value)
     reminder.status = status
+    if status in (ReminderStatus.SENT, ReminderStatus.FAILED, ReminderStatus.SENDING):
+        reminder.outbox_message = _message_for(reminder, status, message_values)
     reminder.save()
     return reminder
+
+
+def _message_for(reminder: IntegrationReminder, status: str, values: dict) -> OutboxMessage:
+    message = reminder.outbox_message or OutboxMessage(
+        kind=MessageKind.INTEGRATION_REMINDER
+        if reminder.kind == ReminderKind.CLIENT
+        else MessageKind.INTEGRATION_CHECK,
+        client_id=reminder.client_id,
+        to=reminder.sent_to or reminder.client.email or "someone@example.org",
+        subject="A reminder",
+        text="Hello",
+        message_id=reminder.message_id,
+        not_before=reminder.due_at,
+        expires_at=reminder.due_at + timedelta(hours=settings.REMINDER_STALE_HOURS),
+    )
+    message.status = status
+    message.attempts = values.get("attempts", 1)
+    message.claimed_at = values.get("claimed_at", timezone.now() if status == "sending" else None)
+    message.sent_at = reminder.sent_at if status == "sent" else None
+    message.last_error = reminder.last_error if status == "failed" else ""
+    message.save()
+    return message
 
 
 class IntegrationReminderFactory(factory.django.DjangoModelFactory):

@@ -129,7 +129,7 @@ def client_shares(*, client: Client):
 
 def portal_status(*, client: Client) -> dict:
     """What the record page says about the client's portal access, and the open invitation."""
-    invitation = client.invitations.order_by("-created_at", "-id").first()
+    invitation = client.invitations.select_related("message").order_by("-created_at", "-id").first()
     user = client.user  # None without a query when there is no portal account
     if user is not None:
         if not user.is_active:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -21,6 +20,8 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from kap_clinic.errors import DomainError
+from outbox.models import MessageKind, OutboxMessage
+from outbox.services import message_queue
 from patients.access import can_change_client
 from patients.models import Client, ClientShare, PortalInvitation
 
@@ -180,11 +181,15 @@ def invitation_send(*, by: User, client: Client, base_url: str) -> PortalInvitat
             last_sent_at=now,
         )
         link = base_url + reverse("invitation_accept", kwargs={"token": token})
-        transaction.on_commit(lambda: _send_invitation_email(invitation=invitation, link=link))
+        invitation.message = _invitation_message(invitation=invitation, link=link, by=by)
+        invitation.save(update_fields=["message"])
     return invitation
 
 
-def _send_invitation_email(*, invitation: PortalInvitation, link: str) -> None:
+def _invitation_message(*, invitation: PortalInvitation, link: str, by: User) -> OutboxMessage:
+    """The invitation e-mail, in the outbox (sent within a minute, retried through a mail outage
+    until the link expires). R25: nothing clinical in the subject or body; the portal explains
+    the rest after sign-in. The text holds the link: it is blanked once sent (outbox.models)."""
     client = invitation.client
     context = {
         "first_name": client.preferred_name or client.first_name,
@@ -193,12 +198,15 @@ def _send_invitation_email(*, invitation: PortalInvitation, link: str) -> None:
         "clinic": settings.CLINIC_NAME,
         "therapist": client.primary_therapist.get_full_name(),
     }
-    # R25: nothing clinical in the subject or body; the portal explains the rest after sign-in.
-    send_mail(
+    return message_queue(
+        kind=MessageKind.PORTAL_INVITATION,
+        to=invitation.email,
         subject=f"Your {settings.CLINIC_NAME} client portal",
-        message=render_to_string("emails/portal_invitation.txt", context),
-        from_email=None,
-        recipient_list=[invitation.email],
+        text=render_to_string("emails/portal_invitation.txt", context),
+        client=client,
+        secret=True,
+        expires_at=invitation.expires_at,
+        created_by=by,
     )
 
 

@@ -169,7 +169,8 @@ def invitation_send(request: HttpRequest, client_id: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            f"Invitation e-mailed to {invitation.email}. The link works once, until "
+            f"Invitation to {invitation.email} saved: it will be e-mailed within a minute. "
+            "The page shows when it has gone out. The link works once, until "
             f"{formats.day(timezone.localtime(invitation.expires_at))}.",
         )
     return redirect(client)

@@ -22,6 +22,10 @@ class PortalInvitation(models.Model):
     expires_at = models.DateTimeField()
     sent_count = models.PositiveSmallIntegerField(default=0)
     last_sent_at = models.DateTimeField(null=True, blank=True)
+    # The e-mail with the link, in the outbox: the client page shows whether it went out.
+    message = models.ForeignKey(
+        "outbox.OutboxMessage", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 

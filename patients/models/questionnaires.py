@@ -125,7 +125,11 @@ class Alert(models.Model):
         QuestionnaireResponse, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # When its e-mail was accepted by the mail server (the outbox records it, outbox.signals).
     email_sent_at = models.DateTimeField(null=True, blank=True)
+    message = models.ForeignKey(
+        "outbox.OutboxMessage", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -2,17 +2,16 @@
 
 Keyword-only, typed, inside a transaction; the audit rows come from django-auditlog (the models
 are registered in patients/audit.py). The total and band are always recomputed here by
-patients/scoring.py: a score in the POST is never read. E-mails are queued only after commit.
+patients/scoring.py: a score in the POST is never read. E-mails are outbox rows written in the
+same transaction.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import date
-from functools import partial
+from datetime import date, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -21,7 +20,8 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from kap_clinic.errors import DomainError
-from kap_clinic.mail import PermanentSendError, TransientSendError, send_or_raise
+from outbox.models import MessageKind, OutboxMessage
+from outbox.services import message_queue
 from patients.access import can_change_client, can_view_client
 from patients.models import Alert, Client, QuestionnaireRequest, QuestionnaireResponse
 from patients.models.questionnaires import Instrument
@@ -36,10 +36,6 @@ class QuestionnaireError(DomainError):
 
 class NotRequestedError(QuestionnaireError):
     """The client has nothing of this questionnaire to fill in (already done, or not asked)."""
-
-
-class TransientEmailError(Exception):
-    """The mail server may accept the message later: the task retries."""
 
 
 def _instrument(value: str) -> str:
@@ -198,10 +194,9 @@ def alert_recipients(*, client: Client) -> list[User]:
 
 
 def _raise_item9_alerts(*, response: QuestionnaireResponse, by: User, base_url: str) -> None:
-    # The task calls this module back to send the e-mail; a top-level import would be circular
-    # when the worker imports the task module first.
-    from patients.questionnaires.tasks import send_alert_email  # noqa: PLC0415
-
+    """R20: an alert for each of the client's therapists, and (but for the one who entered it in
+    session) its e-mail in the outbox, in the same transaction as the answers: no broker, no
+    mail server can lose it."""
     for recipient in alert_recipients(client=response.client):
         alert = Alert.objects.create(
             kind=Alert.Kind.PHQ9_ITEM9,
@@ -211,8 +206,28 @@ def _raise_item9_alerts(*, response: QuestionnaireResponse, by: User, base_url: 
         )
         if recipient.pk == by.pk:
             continue  # entered in session by this therapist: they know already; no e-mail
-        # partial binds this alert's id now (a closure would see the loop's last alert).
-        transaction.on_commit(partial(send_alert_email.delay, alert.pk, base_url), robust=True)
+        if not recipient.email:
+            continue
+        alert.message = _alert_message(alert=alert, base_url=base_url or settings.SITE_URL)
+        alert.save(update_fields=["message"])
+
+
+def _alert_message(*, alert: Alert, base_url: str) -> OutboxMessage:
+    """R20/R25: that there is something to review, and nothing more: no client name, no score,
+    no medication."""
+    context = {
+        "first_name": alert.recipient.first_name,
+        "clinic": settings.CLINIC_NAME,
+        "link": base_url + reverse("patients:alerts:alert_list"),
+    }
+    return message_queue(
+        kind=MessageKind.SAFETY_ALERT,
+        to=alert.recipient.email,
+        subject=render_to_string("emails/alert_subject.txt", context).strip(),
+        text=render_to_string("emails/alert_body.txt", context),
+        client=alert.client,
+        expires_at=timezone.now() + timedelta(hours=settings.OUTBOX_ALERT_HOURS),
+    )
 
 
 # --- Alerts -------------------------------------------------------------------------------------
@@ -233,49 +248,3 @@ def alert_acknowledge(*, alert: Alert, by: User) -> Alert:
     locked.acknowledged_by = by
     locked.save()
     return locked
-
-
-def alert_email_send(*, alert_id: int, base_url: str = "") -> bool:
-    """E-mail the alert's recipient that there is something to review (R20) and nothing more
-    (R25: no client name, no score, no medication). Returns True when this call sent it.
-
-    The row is claimed with a conditional UPDATE on ``email_sent_at IS NULL``, so a retry, a
-    redelivered task or a second worker never sends twice. If the server refuses for now, the
-    claim is released and TransientEmailError is raised for the task to retry; a permanent
-    refusal is logged and not retried.
-    """
-    claimed_at = timezone.now()
-    claimed = Alert.objects.filter(pk=alert_id, email_sent_at__isnull=True).update(
-        email_sent_at=claimed_at
-    )
-    if not claimed:
-        return False
-    alert = Alert.objects.select_related("recipient").get(pk=alert_id)
-    if not alert.recipient.is_active or not alert.recipient.email:
-        _release(alert_id, claimed_at)
-        return False
-    context = {
-        "first_name": alert.recipient.first_name,
-        "clinic": settings.CLINIC_NAME,
-        "link": base_url + reverse("patients:alerts:alert_list"),
-    }
-    email = EmailMessage(
-        subject=render_to_string("emails/alert_subject.txt", context).strip(),
-        body=render_to_string("emails/alert_body.txt", context),
-        to=[alert.recipient.email],
-    )
-    # The same rule as every other message (kap_clinic.mail): a 4xx, at RCPT too, is retried.
-    try:
-        send_or_raise(email)
-    except TransientSendError as error:
-        _release(alert_id, claimed_at)
-        raise TransientEmailError(str(error)) from error
-    except PermanentSendError as error:
-        _release(alert_id, claimed_at)
-        logger.error("alert %s e-mail refused permanently (%s)", alert_id, error)
-        return False
-    return True
-
-
-def _release(alert_id: int, claimed_at) -> None:
-    Alert.objects.filter(pk=alert_id, email_sent_at=claimed_at).update(email_sent_at=None)

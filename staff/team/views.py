@@ -43,8 +43,9 @@ def staff_add(request: HttpRequest) -> HttpResponse:
         )
         messages.success(
             request,
-            f"{user.get_full_name()} was added. They have been e-mailed a link to choose a "
-            "password; they set up two-factor sign-in when they first sign in.",
+            f"{user.get_full_name()} was added. A link to choose a password will be e-mailed to "
+            "them within a minute (the Outbox shows when it has gone out); they set up "
+            "two-factor sign-in when they first sign in.",
         )
         return redirect("staff:list")
     return render(request, "staff/staff_form.html", {"form": form, "adding": True})

@@ -11,8 +11,10 @@ from django.db import IntegrityError
 from django.urls import reverse
 
 from accounts.models import User
+from outbox.models import MessageKind, OutboxMessage
 from tests import factories
 from tests.conftest import sign_in
+from tests.outbox_helpers import send_outbox
 
 pytestmark = pytest.mark.django_db
 LOGIN = reverse("accounts:login")
@@ -118,8 +120,13 @@ class TestIdleLogoff:
 
 def test_password_reset_email_has_no_clinical_detail_and_works(client, therapist):
     client.post(reverse("accounts:password_reset"), {"email": therapist.email})
-    assert len(mail.outbox) == 1
-    message = mail.outbox[0]
+    assert mail.outbox == []  # not sent inside the request: an outbox row
+    (row,) = OutboxMessage.objects.all()
+    assert (row.kind, row.secret, row.to) == (MessageKind.PASSWORD_RESET, True, therapist.email)
+    assert send_outbox().sent == 1
+    row.refresh_from_db()
+    assert (row.status, row.text) == ("sent", "")  # the link is not kept once sent
+    (message,) = mail.outbox
     assert message.subject == f"Reset your {settings.CLINIC_NAME} password"
     assert "ketamine" not in (message.subject + message.body).lower()
     link = re.search(r"http://testserver(/accounts/password/reset/\S+/)", message.body).group(1)
@@ -137,7 +144,7 @@ def test_password_reset_email_has_no_clinical_detail_and_works(client, therapist
 def test_password_reset_for_unknown_address_looks_the_same(client):
     response = client.post(reverse("accounts:password_reset"), {"email": "nobody@example.org"})
     assert response["Location"] == reverse("accounts:password_reset_done")
-    assert mail.outbox == []
+    assert not OutboxMessage.objects.exists()
 
 
 @pytest.mark.parametrize(

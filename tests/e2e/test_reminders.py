@@ -125,7 +125,7 @@ def test_therapist_and_admin_follow_up_reminders(
             "The reminder to Maya Patel will be sent again within a minute."
         )
         expect(page).to_have_url(FAILED_URL)
-        expect(page.get_by_text("No failed reminders.")).to_be_visible()
+        expect(page.get_by_text("No reminder is “Failed” now.")).to_be_visible()
 
         # The beat sends it; the list shows it sent.
         dispatch.dispatch_due()

@@ -58,8 +58,11 @@ class SinkHandler:
     the answer (slow server); ``hold_after``: once that many messages are accepted, the next DATA
     gets no answer until ``release()`` (a worker to be killed while it waits: the message is not
     accepted, as with a real server when the client dies before the end of DATA);
-    ``hold_quit_after``: the same at the QUIT after that many accepted messages (the last one is
-    accepted, its sender not yet told it is done)."""
+    ``hold_quit_after``: the same at the QUIT after that many accepted messages;
+    ``hold_reply_after``: the message that makes that many is recorded (delivered) and its "250"
+    held back (the sender dies after the server has taken it, before it hears so: the window in
+    which SMTP can duplicate a message); ``drop_after_data``: record the message, then close the
+    connection without an answer. ``ehlos`` and ``quits`` count the connections."""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
@@ -69,9 +72,19 @@ class SinkHandler:
         self.delay = 0.0
         self.hold_after: int | None = None
         self.hold_quit_after: int | None = None
+        self.hold_reply_after: int | None = None
+        self.drop_after_data = False
+        self.ehlos = 0
+        self.quits = 0
         self.holding = threading.Event()
         self._released = threading.Event()
         self._lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        with self._lock:
+            self.ehlos += 1
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.rcpt_reply:
@@ -107,9 +120,18 @@ class SinkHandler:
                     raw=envelope.content,
                 )
             )
+        if self.drop_after_data:
+            server.transport.close()
+            return "250 2.0.0 Accepted (never heard)"
+        if self.hold_reply_after is not None and len(self.received) >= self.hold_reply_after:
+            self.holding.set()
+            while not self._released.is_set():
+                await asyncio.sleep(0.02)
         return "250 2.0.0 Accepted"
 
     async def handle_QUIT(self, server, session, envelope):
+        with self._lock:
+            self.quits += 1
         # After the answer to DATA: the message is accepted and the client only says goodbye.
         if self.hold_quit_after is not None and len(self.received) >= self.hold_quit_after:
             self.holding.set()
@@ -277,7 +299,7 @@ def worker_env(*, smtp_port: int, lease_seconds: int = 300, **extra: str) -> dic
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "CELERY_", "EMAIL_", "REMINDER_"))
+        if not key.startswith(("DJANGO_", "CELERY_", "EMAIL_", "REMINDER_", "OUTBOX_"))
     }
     env |= {
         "DJANGO_SETTINGS_MODULE": "kap_clinic.settings",
@@ -288,7 +310,7 @@ def worker_env(*, smtp_port: int, lease_seconds: int = 300, **extra: str) -> dic
         "REDIS_URL": settings.CELERY_BROKER_URL,
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
-        "REMINDER_LEASE_SECONDS": str(lease_seconds),
+        "OUTBOX_LEASE_SECONDS": str(lease_seconds),
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }

@@ -22,6 +22,8 @@ from integration import dispatch
 from integration.models import IntegrationReminder, ReminderKind, ReminderStatus
 from integration.tasks import dispatch_due_reminders
 from kap_clinic.celery import app
+from outbox.models import MessageStatus, OutboxMessage
+from outbox.tasks import dispatch_due as dispatch_outbox
 from patients.models import Client
 from sessions.models import SessionKind, SessionStatus
 from sessions.scheduling.services import session_mark, session_schedule
@@ -31,7 +33,6 @@ from tests.integration.delivery_helpers import (
     SmtpSink,
     WorkerProcess,
     due_reminders,
-    free_port,
     purge_broker,
     use_sink,
     worker_env,
@@ -159,7 +160,7 @@ def test_a_real_worker_sends_the_day_1_2_3_reminders_once_each(broker, sink):
     for day, message in zip((1, 2, 3), received, strict=True):
         row = IntegrationReminder.objects.get(pk=rows[day].pk)
         assert row.status == ReminderStatus.SENT
-        assert row.attempts == 1
+        assert row.outbox_message.attempts == 1
         assert message.message_id == row.message_id
         assert row.sent_at is not None
         assert row.sent_to == client.email
@@ -231,12 +232,16 @@ def test_a_booked_session_is_named_and_its_completion_cancels_day_3(broker, sink
     day_3 = IntegrationReminder.objects.get(pk=rows[3].pk)
     assert day_3.status == ReminderStatus.CANCELLED
     assert day_3.sent_at is None
-    assert day_3.attempts == 0
+    assert day_3.outbox_message is None
     # Booked in time: the therapist's check was cancelled, no alert e-mail.
     assert sink.count == 2
 
 
 # --- 2. Concurrency -------------------------------------------------------------------------------
+
+
+def outbox_rows(ids):
+    return OutboxMessage.objects.filter(integration_reminder__in=ids)
 
 
 def assert_each_sent_once(sinks, ids) -> None:
@@ -281,12 +286,11 @@ def test_thirty_concurrent_dispatchers_send_200_reminders_once_each(sink):
     for thread in threads:
         thread.join(timeout=60)
     assert not errors, errors
-    assert sorted(claims) == sorted(ids)
+    messages = outbox_rows(ids)
+    assert sorted(claims) == sorted(messages.values_list("id", flat=True))
     assert set(claims.values()) == {1}
     assert_each_sent_once([sink], ids)
-    assert set(
-        IntegrationReminder.objects.filter(pk__in=ids).values_list("attempts", flat=True)
-    ) == {1}
+    assert set(messages.values_list("attempts", flat=True)) == {1}
 
 
 @pytest.mark.services
@@ -340,21 +344,24 @@ def test_a_worker_killed_mid_batch_leaves_nothing_unsent_and_nothing_twice(broke
         dispatch_due_reminders.delay()
         assert sink.holding.wait(timeout=30), first.output()
         first.kill()
-        rows = IntegrationReminder.objects.filter(pk__in=ids)
+        rows = outbox_rows(ids)
         assert sink.count == 30
-        assert rows.filter(status=ReminderStatus.SENT).count() == 30
-        stuck = set(rows.filter(status=ReminderStatus.SENDING).values_list("id", flat=True))
+        assert rows.filter(status=MessageStatus.SENT).count() == 30
+        assert IntegrationReminder.objects.filter(pk__in=ids, status="sent").count() == 30
+        stuck = set(rows.filter(status=MessageStatus.SENDING).values_list("id", flat=True))
         assert len(stuck) == 20  # the rest of the first batch of 50
-        assert rows.filter(status=ReminderStatus.PENDING).count() == 50
+        assert rows.filter(status=MessageStatus.PENDING).count() == 50
+        # One connection for the batch, not one per message.
+        assert sink.ehlos == 1
 
         sink.hold_after = None
         sink.release()
         second = workers("survivor", env)
         deadline = time.monotonic() + 40
-        while rows.filter(status=ReminderStatus.SENT).count() < 100:
+        while rows.filter(status=MessageStatus.SENT).count() < 100:
             assert time.monotonic() < deadline, second.output()
-            # The beat would queue this every minute; every second here.
-            dispatch_due_reminders.delay()
+            # The beat would run the dispatcher every minute; every second here.
+            dispatch_outbox.delay()
             time.sleep(1)
         time.sleep(0.3)
         assert sink.count == 100
@@ -370,32 +377,32 @@ def test_a_worker_killed_mid_batch_leaves_nothing_unsent_and_nothing_twice(broke
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_a_kill_between_acceptance_and_marking_resends_the_same_message_id(broker, workers):
-    """The one window the design leaves open (integration/dispatch.py): the server has accepted
-    the 30th message, the worker dies before marking it sent. After the lease it goes again,
-    with the SAME Message-ID, which mail stores treat as one message; no other reminder is
-    sent twice, and no reminder gets a second, different message."""
+    """The one window the design leaves open (outbox/dispatch.py): the server has taken the
+    30th message, the worker dies before it hears so and marks it sent. After the lease it goes
+    again, with the SAME Message-ID, which mail stores treat as one message: one extra copy for
+    the crash, no other message twice, no message with a second, different Message-ID."""
     sink = SmtpSink()
     try:
-        sink.hold_quit_after = 30
+        sink.hold_reply_after = 30
         ids = due_reminders(60, now=timezone.now())
         env = worker_env(smtp_port=sink.port, lease_seconds=3)
         first = workers("doomed", env)
         dispatch_due_reminders.delay()
         assert sink.holding.wait(timeout=30), first.output()
         first.kill()
-        rows = IntegrationReminder.objects.filter(pk__in=ids)
+        rows = outbox_rows(ids)
         assert sink.count == 30
-        assert rows.filter(status=ReminderStatus.SENT).count() == 29
+        assert rows.filter(status=MessageStatus.SENT).count() == 29
         in_window = rows.get(message_id=sink.message_ids()[-1])
-        assert in_window.status == ReminderStatus.SENDING
+        assert in_window.status == MessageStatus.SENDING
 
-        sink.hold_quit_after = None
+        sink.hold_reply_after = None
         sink.release()
         second = workers("survivor", env)
         deadline = time.monotonic() + 40
-        while rows.filter(status=ReminderStatus.SENT).count() < 60:
+        while rows.filter(status=MessageStatus.SENT).count() < 60:
             assert time.monotonic() < deadline, second.output()
-            dispatch_due_reminders.delay()
+            dispatch_outbox.delay()
             time.sleep(1)
         time.sleep(0.3)
         assert sink.duplicates() == {in_window.message_id: 2}
@@ -405,105 +412,7 @@ def test_a_kill_between_acceptance_and_marking_resends_the_same_message_id(broke
         sink.stop()
 
 
-# --- 4. SMTP errors -------------------------------------------------------------------------------
-
-
-@pytest.mark.services
-@pytest.mark.django_db(transaction=True)
-def test_a_451_reply_retries_with_a_growing_capped_backoff_then_fails(sink, settings):
-    settings.REMINDER_RETRY_SECONDS = 1000
-    settings.REMINDER_MAX_ATTEMPTS = 5
-    sink.reply = "451 4.3.0 Mailbox busy, try again later"
-    start = timezone.now()
-    [pk] = due_reminders(1, now=start)
-    now = start
-    waits = []
-    for attempt in range(1, 5):
-        result = dispatch.dispatch_due(now=now)
-        assert (result.claimed, result.retried) == (1, 1)
-        row = IntegrationReminder.objects.get(pk=pk)
-        assert row.status == ReminderStatus.PENDING
-        assert row.attempts == attempt
-        assert "451" in row.last_error
-        assert "Mailbox busy" in row.last_error
-        waits.append((row.not_before - now).total_seconds())
-        # Not before its time.
-        assert dispatch.dispatch_due(now=row.not_before - timedelta(seconds=1)).claimed == 0
-        now = row.not_before
-    # 1, 2, 4 x 1000 s, capped at an hour.
-    assert waits == [1000, 2000, 3600, 3600]
-    result = dispatch.dispatch_due(now=now)
-    assert result.failed == 1
-    row = IntegrationReminder.objects.get(pk=pk)
-    assert row.status == ReminderStatus.FAILED
-    assert row.attempts == 5
-    assert "451" in row.last_error
-    assert row.sent_at is None
-    assert sink.attempts == 5
-    assert sink.count == 0
-    assert dispatch.dispatch_due(now=now + timedelta(hours=1)).claimed == 0
-
-
-@pytest.mark.services
-@pytest.mark.django_db(transaction=True)
-def test_a_550_reply_fails_at_once_with_the_error(sink):
-    sink.reply = "550 5.7.1 Message rejected"
-    [pk] = due_reminders(1, now=timezone.now())
-    assert dispatch.dispatch_due().failed == 1
-    row = IntegrationReminder.objects.get(pk=pk)
-    assert row.status == ReminderStatus.FAILED
-    assert row.attempts == 1
-    assert "550" in row.last_error
-    assert "Message rejected" in row.last_error
-    assert dispatch.dispatch_due(now=timezone.now() + timedelta(days=1)).claimed == 0
-    assert sink.attempts == 1
-
-
-@pytest.mark.services
-@pytest.mark.django_db(transaction=True)
-def test_a_refused_recipient_fails_at_once(sink):
-    sink.rcpt_reply = "550 5.1.1 No such user here"
-    [pk] = due_reminders(1, now=timezone.now())
-    assert dispatch.dispatch_due().failed == 1
-    row = IntegrationReminder.objects.get(pk=pk)
-    assert row.status == ReminderStatus.FAILED
-    assert row.last_error == "The address was refused: 550"
-    assert sink.attempts == 0
-
-
-@pytest.mark.services
-@pytest.mark.django_db(transaction=True)
-def test_no_server_listening_is_transient(settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
-    settings.EMAIL_USE_TLS = False
-    settings.REMINDER_RETRY_SECONDS = 60
-    now = timezone.now()
-    [pk] = due_reminders(1, now=now)
-    assert dispatch.dispatch_due(now=now).retried == 1
-    row = IntegrationReminder.objects.get(pk=pk)
-    assert row.status == ReminderStatus.PENDING
-    assert row.attempts == 1
-    assert row.not_before == now + timedelta(seconds=60)
-    assert "ConnectionRefusedError" in row.last_error
-
-
-@pytest.mark.services
-@pytest.mark.django_db(transaction=True)
-def test_a_deferred_recipient_is_transient(sink):
-    """Greylisting answers 451 at RCPT TO: a later attempt, not a failed reminder."""
-    sink.rcpt_reply = "451 4.7.1 Greylisted, please try again later"
-    now = timezone.now()
-    [pk] = due_reminders(1, now=now)
-    assert dispatch.dispatch_due(now=now).retried == 1
-    row = IntegrationReminder.objects.get(pk=pk)
-    assert row.status == ReminderStatus.PENDING
-    assert row.attempts == 1
-    assert row.last_error == "The address was deferred: 451"
-    sink.rcpt_reply = None
-    assert dispatch.dispatch_due(now=row.not_before).sent == 1
-    assert sink.count == 1
-    assert sink.received[0].message_id == row.message_id
+# --- 4. A bad address in a batch ----------------------------------------------------------
 
 
 @pytest.mark.services
@@ -522,28 +431,3 @@ def test_an_unusable_address_fails_its_reminders_and_the_batch_goes_on(sink):
         assert row.last_error == "The e-mail address on file cannot be used."
     assert rows.exclude(client=bad).filter(status=ReminderStatus.SENT).count() == 2
     assert sink.count == 2
-
-
-@pytest.mark.services
-@pytest.mark.django_db(transaction=True)
-def test_a_row_taken_over_after_the_lease_is_not_sent_by_its_first_claimer(sink, settings):
-    """The lease is per message: a batch that outlived it lost its remaining rows to another
-    worker, and must not send them too."""
-    settings.REMINDER_LEASE_SECONDS = 300
-    now = timezone.now()
-    [pk] = due_reminders(1, now=now)
-    slow_token, _ = dispatch.claim(now=now, limit=10)
-    later = now + timedelta(seconds=301)
-    # The lease runs on the real clock (a fast-forwarded "now" never takes a row over).
-    assert dispatch.claim(now=later, limit=10)[1] == []
-    with time_machine.travel(later, tick=False):
-        fast_token, taken = dispatch.claim(now=later, limit=10)
-        assert taken == [pk]
-        assert dispatch.deliver(pk, slow_token, now=later) == "lost"
-        assert sink.count == 0
-        assert dispatch.deliver(pk, fast_token, now=later) == "sent"
-    assert sink.count == 1
-    assert not sink.duplicates()
-    row = IntegrationReminder.objects.get(pk=pk)
-    assert row.status == ReminderStatus.SENT
-    assert row.attempts == 2

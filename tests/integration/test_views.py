@@ -129,7 +129,7 @@ def test_buttons_by_role(client, action, therapist, other_therapist, admin_user,
         assert client.post(url(reminder)).status_code == code, user.role
         reminder.refresh_from_db()
         changed = (
-            reminder.status == ReminderStatus.PENDING
+            reminder.status == ReminderStatus.SENDING
             if action == "resend"
             else reminder.acknowledged_at is not None
         )
@@ -162,16 +162,21 @@ def test_send_again_queues_a_failed_reminder_once(as_user, therapist, plan):
     assert first["Location"] == back
     assert flashed(first) == ["The reminder to Maya Patel will be sent again within a minute."]
     failed.refresh_from_db()
-    assert (failed.status, failed.attempts, failed.last_error) == ("pending", 0, "")
-    queued_at = failed.not_before
-    # A double click: the second POST finds it due already and is refused; queued once.
+    message = failed.outbox_message
+    assert (failed.status, failed.last_error) == ("sending", "")
+    # The outbox sends it again with the same Message-ID, as a fresh start.
+    assert (message.status, message.attempts, message.last_error) == ("pending", 0, "")
+    assert message.message_id == failed.message_id
+    queued_at = message.not_before
+    # A double click: the second POST finds it queued already and is refused; queued once.
     second = post(web, resend_url(failed), {"next": back})
     assert second["Location"] == back
-    assert flashed(second) == ["This reminder is due: only a failed reminder can be sent again."]
-    failed.refresh_from_db()
-    assert failed.status == ReminderStatus.PENDING
-    assert failed.not_before == queued_at
-    assert IntegrationReminder.objects.filter(dose=plan[0], status="pending").count() == 4
+    assert flashed(second) == [
+        "This reminder is in the outbox: only a failed reminder can be sent again."
+    ]
+    message.refresh_from_db()
+    assert (message.status, message.not_before) == ("pending", queued_at)
+    assert IntegrationReminder.objects.filter(dose=plan[0], status="pending").count() == 3
 
 
 def test_a_failed_reminder_past_its_day_is_not_queued_again(as_user, therapist, plan):
@@ -323,13 +328,13 @@ def test_filter_by_status(as_user, therapist, plan):
     everything = words(web.get(LIST))
     assert "Asked to book a session" in everything
     assert "The course was discontinued." in everything
-    assert "All 4 Due 1 Sending 0 Sent 1 Failed 1 Cancelled 1" in everything
+    assert "All 4 Due 1 In the outbox 0 Sent 1 Failed 1 Cancelled 1" in everything
     failed = words(web.get(LIST, {"status": "failed"}))
     assert "Reminders: failed" in failed
     assert "The address was refused: 550" in failed
     assert "Asked to book a session" not in failed
     assert "The course was discontinued." not in failed
-    assert "No sending reminders." in words(web.get(LIST, {"status": "sending"}))
+    assert "No reminder is “In the outbox” now." in words(web.get(LIST, {"status": "sending"}))
     # Nonsense is ignored: everything.
     assert "Asked to book a session" in words(web.get(LIST, {"status": "nonsense"}))
 

@@ -11,17 +11,18 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from kap_clinic.celery import app
+from outbox.models import MessageKind, OutboxMessage
 from patients.models import Alert
 from patients.questionnaires import services
-from patients.questionnaires.tasks import send_alert_email
 from tests import factories
 from tests.conftest import sign_in
+from tests.outbox_helpers import send_outbox
 from tests.patients.questionnaire_helpers import PHQ9_CALM, PHQ9_ITEM9, eager_celery, submit
 
 pytestmark = pytest.mark.django_db
@@ -61,21 +62,23 @@ def test_no_alert_when_item9_is_0_whatever_the_total(client_record, care_team, a
     assert not Alert.objects.exists()
 
 
-def test_the_email_is_sent_once_and_says_nothing_clinical(
-    client_record, care_team, eager_celery, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        submit(client_record, "phq9", PHQ9_ITEM9, base_url="https://clinic.example")
-    assert len(callbacks) == 2
+def test_the_email_is_sent_once_and_says_nothing_clinical(client_record, care_team):
+    submit(client_record, "phq9", PHQ9_ITEM9, base_url="https://clinic.example")
+    # Saved with the answers, one outbox row per recipient; nothing sent inside the request.
+    assert mail.outbox == []
+    rows = OutboxMessage.objects.filter(kind=MessageKind.SAFETY_ALERT)
+    assert sorted(rows.values_list("to", flat=True)) == sorted(
+        [care_team["primary"].email, care_team["shared"].email]
+    )
+    assert all(alert.message_id for alert in Alert.objects.all())
+    assert send_outbox().sent == 2
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
         [care_team["primary"].email, care_team["shared"].email]
     )
     assert all(alert.email_sent_at for alert in Alert.objects.all())
 
-    # A retry, a redelivery or a second worker: the row is already claimed, nothing is sent.
-    for alert in Alert.objects.all():
-        assert send_alert_email(alert.pk, "https://clinic.example") is False
-        assert send_alert_email.apply(args=[alert.pk]).get() is False
+    # A second run, a redelivered task or a second worker: nothing is due, nothing is sent.
+    assert send_outbox().claimed == 0
     assert len(mail.outbox) == 2
 
     message = mail.outbox[0]
@@ -98,23 +101,20 @@ def test_the_email_is_sent_once_and_says_nothing_clinical(
         assert secret.lower() not in text, secret
 
 
-def test_no_email_is_queued_before_the_transaction_commits(
-    client_record, care_team, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks() as callbacks:
-        submit(client_record, "phq9", PHQ9_ITEM9)
-        assert mail.outbox == []
-    assert len(callbacks) == 2
+def test_the_alert_and_its_email_commit_together_or_not_at_all(client_record, care_team):
+    """The e-mail is a row in the answers' transaction: no broker in the way (it used to be a
+    task queued after commit, lost when the broker was down)."""
 
+    def submit_then_fail() -> None:
+        with transaction.atomic():
+            submit(client_record, "phq9", PHQ9_ITEM9)
+            assert OutboxMessage.objects.count() == 2
+            raise RuntimeError("the request failed after the answers were saved")
 
-class FlakyBackend(BaseEmailBackend):
-    def send_messages(self, messages):
-        raise smtplib.SMTPServerDisconnected("connection dropped")
-
-
-class RefusingBackend(BaseEmailBackend):
-    def send_messages(self, messages):
-        raise smtplib.SMTPResponseException(550, b"mailbox unavailable")
+    with pytest.raises(RuntimeError):
+        submit_then_fail()
+    assert not Alert.objects.exists()
+    assert not OutboxMessage.objects.exists()
 
 
 class GreylistingBackend(BaseEmailBackend):
@@ -129,46 +129,40 @@ class RefusedRecipientBackend(BaseEmailBackend):
 
 def test_greylisting_at_rcpt_is_retried_like_a_reminder(client_record, therapist, settings):
     # A 451 at RCPT was "permanent" for the alert (transient for reminders): the alert e-mail was
-    # dropped. One rule for every message (kap_clinic.mail): a 4xx is retried.
+    # dropped. One rule and one dispatcher for every message: a 4xx is retried.
     submit(client_record, "phq9", PHQ9_ITEM9)
     alert = Alert.objects.get()
     settings.EMAIL_BACKEND = "tests.patients.test_alerts.GreylistingBackend"
-    with pytest.raises(services.TransientEmailError, match="deferred: 451"):
-        services.alert_email_send(alert_id=alert.pk)
+    assert send_outbox().retried == 1
     alert.refresh_from_db()
     assert alert.email_sent_at is None
-
-
-def test_a_recipient_refused_with_a_5xx_is_not_retried(client_record, therapist, settings):
-    submit(client_record, "phq9", PHQ9_ITEM9)
-    settings.EMAIL_BACKEND = "tests.patients.test_alerts.RefusedRecipientBackend"
-    assert services.alert_email_send(alert_id=Alert.objects.get().pk) is False
-
-
-def test_a_transient_failure_releases_the_claim_for_a_retry(client_record, therapist, settings):
-    submit(client_record, "phq9", PHQ9_ITEM9)
-    alert = Alert.objects.get()
-    settings.EMAIL_BACKEND = "tests.patients.test_alerts.FlakyBackend"
-    with pytest.raises(services.TransientEmailError):
-        services.alert_email_send(alert_id=alert.pk)
-    alert.refresh_from_db()
-    assert alert.email_sent_at is None
+    assert "deferred: 451" in alert.message.last_error
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert services.alert_email_send(alert_id=alert.pk) is True
+    assert send_outbox(now=alert.message.not_before).sent == 1
+    alert.refresh_from_db()
+    assert alert.email_sent_at is not None
     assert len(mail.outbox) == 1
 
 
-def test_a_permanent_refusal_is_not_retried(client_record, therapist, settings):
+def test_a_recipient_refused_with_a_5xx_fails_with_the_reason(client_record, therapist, settings):
     submit(client_record, "phq9", PHQ9_ITEM9)
-    settings.EMAIL_BACKEND = "tests.patients.test_alerts.RefusingBackend"
-    assert services.alert_email_send(alert_id=Alert.objects.get().pk) is False
+    settings.EMAIL_BACKEND = "tests.patients.test_alerts.RefusedRecipientBackend"
+    assert send_outbox().failed == 1
+    alert = Alert.objects.get()
+    assert alert.email_sent_at is None
+    assert (alert.message.status, alert.message.last_error) == (
+        "failed",
+        "The address was refused: 550",
+    )
+    # The alert itself stays in the app whatever happened to its e-mail (R20).
+    assert alert.acknowledged_at is None
 
 
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_sends_the_alert_email_once(redis_url, client_record, therapist):
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        submit(client_record, "phq9", PHQ9_ITEM9)  # commits: the task is queued on Redis
+        submit(client_record, "phq9", PHQ9_ITEM9)  # commits: the dispatcher is kicked on Redis
         deadline = time.monotonic() + 20
         while not mail.outbox:
             assert time.monotonic() < deadline, "the worker did not send within 20 s"
@@ -176,10 +170,6 @@ def test_a_real_worker_sends_the_alert_email_once(redis_url, client_record, ther
     (message,) = mail.outbox
     assert message.to == [therapist.email]
     assert Alert.objects.get().email_sent_at is not None
-
-
-def test_the_task_has_an_explicit_name():
-    assert send_alert_email.name == "patients.send_alert_email"
 
 
 # --- Acknowledging ------------------------------------------------------------------------------

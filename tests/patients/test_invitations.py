@@ -12,6 +12,7 @@ from django.utils import timezone
 from patients.models import PortalInvitation
 from tests import factories
 from tests.conftest import sign_in
+from tests.outbox_helpers import send_outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +30,7 @@ def _invite(client, therapist, record, capture):
         response = client.post(
             reverse("patients:invitation_send", kwargs={"client_id": record.pk}), follow=True
         )
+    send_outbox()
     return response
 
 
@@ -40,8 +42,13 @@ def test_invite_accept_and_land_in_the_portal(
     client, therapist, new_client, django_capture_on_commit_callbacks
 ):
     response = _invite(client, therapist, new_client, django_capture_on_commit_callbacks)
-    assert "Invitation e-mailed to rosa@example.org" in response.content.decode()
+    assert "Invitation to rosa@example.org saved: it will be e-mailed within a minute" in (
+        response.content.decode()
+    )
     assert 'data-portal-status="invited"' in response.content.decode()
+    assert 'data-delivery="pending"' in response.content.decode()
+    page = client.get(reverse("patients:client_detail", kwargs={"client_id": new_client.pk}))
+    assert 'data-delivery="sent"' in page.content.decode()
     (message,) = mail.outbox
     assert message.to == ["rosa@example.org"]
     assert message.subject == f"Your {settings.CLINIC_NAME} client portal"  # R25: nothing clinical

@@ -13,8 +13,10 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
+from outbox.models import OutboxMessage
 from tests import factories
 from tests.conftest import sign_in
+from tests.outbox_helpers import send_outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +40,8 @@ def test_admin_adds_a_therapist_who_sets_a_password_from_the_email(
     user = User.objects.get(email="ada@example.org")
     assert user.role == "therapist"
     assert not user.has_usable_password()
+    assert "will be e-mailed to them within a minute" in response.content.decode()
+    assert send_outbox().sent == 1
     (message,) = mail.outbox
     assert message.subject == f"Your {settings.CLINIC_NAME} account"
     link = re.search(r"http://testserver(/accounts/password/reset/\S+/)", message.body).group(1)
@@ -64,7 +68,7 @@ def test_adding_an_existing_email_keeps_what_was_typed(client, admin_user, thera
     body = response.content.decode()
     assert "Someone already signs in with this e-mail address." in body
     assert 'value="Byrne"' in body
-    assert mail.outbox == []
+    assert not OutboxMessage.objects.exists()
 
 
 def test_admin_deactivates_a_therapist_and_it_is_audited(client, admin_user, therapist):

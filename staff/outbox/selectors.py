@@ -1,0 +1,45 @@
+"""Reads behind the Outbox page: the messages staff may see, through the access policy, in a fixed
+number of queries whatever the size of the outbox."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from outbox.models import MessageStatus, OutboxMessage
+from patients.access import visible_clients
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+def _visible(user: User) -> QuerySet[OutboxMessage]:
+    """Admins: every message. Therapists: messages about clients they may see (their caseload
+    and shares) and messages to themselves. Nothing for anyone else."""
+    if not user.is_authenticated or not user.is_active or not user.is_clinic_staff:
+        return OutboxMessage.objects.none()
+    if user.is_admin:
+        return OutboxMessage.objects.all()
+    visible = visible_clients(user).filter(pk=OuterRef("client_id"))
+    return OutboxMessage.objects.filter(Exists(visible) | Q(to__iexact=user.email))
+
+
+def messages_for(user: User, *, status: str | None = None) -> QuerySet[OutboxMessage]:
+    """Newest first; one query (two when paginated: the count)."""
+    messages = _visible(user).select_related("client", "created_by")
+    if status:
+        messages = messages.filter(status=status)
+    return messages.order_by("-created_at", "-id")
+
+
+def status_counts(user: User) -> dict[str, int]:
+    """How many messages ``user`` may see in each status. One query."""
+    counts = _visible(user).aggregate(
+        **{value: Count("id", filter=Q(status=value)) for value in MessageStatus.values}
+    )
+    return {value: counts[value] or 0 for value in MessageStatus.values}
+
+
+def message_for(user: User, *, message_id: int) -> OutboxMessage | None:
+    return _visible(user).select_related("client").filter(pk=message_id).first()
