@@ -12,6 +12,7 @@ from django.db import transaction
 
 from integration.dispatch import dispatch_due
 from integration.models import IntegrationReminder, ReminderStatus
+from integration.services import reminder_plan_create
 from patients.clients.services import client_archive
 from patients.courses.services import course_advance
 from patients.models import Phase
@@ -19,6 +20,7 @@ from sessions import signals
 from sessions.dosing.services import DosingError, bp_record, dose_record
 from sessions.models import DoseAdministration, Session, SessionKind, SessionStatus
 from sessions.scheduling.services import session_mark, session_schedule
+from tests.factories_integration import dose_for
 from tests.factories_sessions import dosing_ready_session
 from tests.integration.reminder_helpers import (
     CLINIC_TZ,
@@ -300,3 +302,23 @@ def test_an_integration_session_booked_before_the_dosing_day_counts_as_booked(
     assert (day_one.status, day_one.variant) == (ReminderStatus.SENT, "booked")
     check = therapist_row(dose)
     assert check.status == ReminderStatus.CANCELLED
+
+
+@pytest.mark.parametrize(
+    "given_at",
+    [
+        # The evening before each of New York's 2025 clock changes, and one across midnight.
+        datetime(2025, 3, 8, 20, 30),
+        datetime(2025, 3, 9, 1, 30),
+        datetime(2025, 11, 1, 20, 30),
+        datetime(2025, 11, 2, 0, 45),
+    ],
+)
+def test_the_therapists_check_is_24_real_hours_after_the_dose_across_dst(client_record, given_at):
+    """The check was 23 or 25 hours after the dose across a DST change: 24 h were added to a
+    wall-clock time in the clinic's zone. Now in UTC."""
+    dose = dose_for(client_record, given_at=given_at.replace(tzinfo=CLINIC_TZ))
+    dose.given_at = given_at.replace(tzinfo=CLINIC_TZ)  # as the dosing service holds it
+    reminder_plan_create(dose=dose)
+    check = therapist_row(dose)
+    assert (check.due_at - dose.given_at).total_seconds() == 24 * 3600
