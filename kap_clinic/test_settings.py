@@ -18,3 +18,10 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 WHITENOISE_AUTOREFRESH = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A test database in a file, like `make run`'s, not Django's shared-cache in-memory one: there
+    # a second writer fails at once with "database table is locked" whatever the busy timeout,
+    # which is not how the app's SQLite behaves. One file per test run (two runs at once).
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(VAR_DIR / f"test_kap_clinic_{os.getpid()}.sqlite3")  # noqa: F405
+    }

@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -163,18 +164,20 @@ def _release(ids: list[int], token: str, *, tried: int | None = None) -> int:
     """Give claimed rows back as due now: the time budget or the soft time limit ran out.
     ``tried``: the one whose send was under way (its attempt counts; the others' do not)."""
 
+    in_flight_ids = [] if tried is None else [tried]
+
     def step() -> int:
         rows = OutboxMessage.objects.filter(
             id__in=ids, claim_token=token, status=MessageStatus.SENDING
         )
-        untried = rows.exclude(pk=tried).update(
+        untried = rows.exclude(pk__in=in_flight_ids).update(
             status=MessageStatus.PENDING,
             claimed_at=None,
             claim_token="",
             attempts=F("attempts") - 1,
             updated_at=timezone.now(),
         )
-        in_flight = rows.filter(pk=tried).update(
+        in_flight = rows.filter(pk__in=in_flight_ids).update(
             status=MessageStatus.PENDING,
             claimed_at=None,
             claim_token="",
@@ -339,7 +342,7 @@ def _deliver_batch(ids, token, *, now, mail, deadline, result: DispatchResult) -
             # One bad row must not hold back the rest of the batch. Only the type is logged:
             # the error may carry an address (R25).
             logger.error("outbox message %s: unexpected %s", pk, type(error).__name__)
-            message = _db(lambda pk=pk: OutboxMessage.objects.get(pk=pk))
+            message = _db(partial(OutboxMessage.objects.get, pk=pk))
             outcome = _retry_or_fail(
                 message, token, now=now, error=f"Unexpected error ({type(error).__name__})."
             )

@@ -4,6 +4,8 @@ is booked or moved, the R7 acknowledgement, the default lengths."""
 
 from __future__ import annotations
 
+import re
+import threading
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -390,3 +392,37 @@ def test_no_dosing_session_while_the_course_is_on_hold(client_record, therapist)
     course_advance(course=course, to_phase=Phase.ON_HOLD, by=therapist, reason="Travelling")
     with pytest.raises(SessionError, match="on hold"):
         book(client_record, SessionKind.DOSING, when=at(date(2026, 3, 4), 9))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_bookings_at_the_same_moment_one_is_refused_cleanly(therapist):
+    """Two receptionists book the therapist's same hour at once. One booking is saved, the other
+    refused with the clash named; never a server error. On SQLite (`make run`) the second writer
+    used to fail with "database is locked" (now: IMMEDIATE transactions and a busy timeout, and
+    the service's clash check sees the first booking); on PostgreSQL the exclusion constraint
+    backs the check up."""
+    clients = [ClientFactory(primary_therapist=therapist) for _ in range(2)]
+    start = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def book_at_once(record) -> None:
+        try:
+            start.wait(timeout=10)
+            outcomes.append(book(record, SessionKind.GENERAL, when=at(date(2026, 3, 4), 11)))
+        except Exception as error:  # the assertion below names it
+            outcomes.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=book_at_once, args=(record,)) for record in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    saved = [o for o in outcomes if isinstance(o, Session)]
+    refused = [o for o in outcomes if isinstance(o, SessionError)]
+    assert (len(saved), len(refused)) == (1, 1), outcomes
+    # The service's clash check names the other session; PostgreSQL's constraint, when the two
+    # checks ran at the same instant, says it more plainly.
+    assert re.match(r"Sam Rivera already has a (psychotherapy )?session", str(refused[0]))
+    assert Session.objects.filter(therapist=therapist).count() == 1
