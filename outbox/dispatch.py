@@ -275,7 +275,9 @@ def deliver(pk: int, token: str, *, now: datetime, mail) -> str:
             pk, token, status=MessageStatus.CANCELLED, cancelled_reason=reason, **_blank(message)
         )
         return "cancelled"
-    reason = kinds.reason_not_to_send(message)
+    # The app that queued it decided just now; it is asked again once time has passed (a retry
+    # through an outage, a message queued to go later).
+    reason = kinds.reason_not_to_send(message) if _asked_again(message, now) else ""
     if reason:
         _finish(
             pk,
@@ -303,6 +305,10 @@ def deliver(pk: int, token: str, *, now: datetime, mail) -> str:
         **_blank(message),
     )
     return "sent"
+
+
+def _asked_again(message: OutboxMessage, now: datetime) -> bool:
+    return message.attempts > 1 or now - message.created_at > timedelta(minutes=1)
 
 
 def _blank(message: OutboxMessage) -> dict:

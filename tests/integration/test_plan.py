@@ -22,6 +22,7 @@ from sessions.models import DoseAdministration, Session, SessionKind, SessionSta
 from sessions.scheduling.services import session_mark, session_schedule
 from tests.factories_integration import dose_for
 from tests.factories_sessions import dosing_ready_session
+from tests.integration.delivery_helpers import free_port
 from tests.integration.reminder_helpers import (
     CLINIC_TZ,
     DOSE_DAY,
@@ -322,3 +323,30 @@ def test_the_therapists_check_is_24_real_hours_after_the_dose_across_dst(client_
     reminder_plan_create(dose=dose)
     check = therapist_row(dose)
     assert (check.due_at - dose.given_at).total_seconds() == 24 * 3600
+
+
+def test_a_reminder_retried_after_the_course_was_discontinued_is_cancelled(
+    client_record, mailoutbox, settings
+):
+    """The reminder was handed to the outbox, the mail server refused it for now, and before the
+    retry the course was discontinued: the outbox asks the plan again and does not send it."""
+    dose = record_dose(client_record)
+    book_integration(dose, starts_at=at(3, 15))  # no therapist e-mail in the way
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
+    assert dispatch(at(1, 10, 1)).retried == 1
+    day1 = client_rows(dose).first()
+    assert day1.status == ReminderStatus.SENDING
+    with time_machine.travel(at(1, 10, 2), tick=False):
+        course_advance(
+            course=dose.session.course,
+            to_phase=Phase.DISCONTINUED,
+            by=client_record.primary_therapist,
+            reason="The client chose to stop.",
+        )
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert dispatch(day1.outbox_message.not_before).cancelled == 1
+    day1.refresh_from_db()
+    assert (day1.status, day1.cancelled_reason) == ("cancelled", "The course was discontinued.")
+    assert day1.outbox_message.status == "cancelled"
+    assert mailoutbox == []
