@@ -134,7 +134,11 @@ def reminder_resend(*, reminder: IntegrationReminder, by: User) -> IntegrationRe
         raise ReminderError("You cannot change this client's reminders.")
 
     with transaction.atomic():
-        locked = IntegrationReminder.objects.select_for_update().get(pk=reminder.pk)
+        locked = (
+            IntegrationReminder.objects.select_for_update(of=("self",))
+            .select_related("client", "course__therapist", "outbox_message")
+            .get(pk=reminder.pk)
+        )
         if locked.status != ReminderStatus.FAILED:
             raise ReminderError(
                 f"This reminder is {locked.get_status_display().lower()}: only a failed reminder "
@@ -152,7 +156,13 @@ def reminder_resend(*, reminder: IntegrationReminder, by: User) -> IntegrationRe
             locked.not_before = timezone.now()
         else:
             # The outbox sends it again with the same Message-ID (and queues the dispatcher).
-            message_resend(message=locked.outbox_message, by=by)
+            # To the address on file now: a failed reminder is often a missing or wrong one.
+            to = (
+                locked.client.email
+                if locked.kind == ReminderKind.CLIENT
+                else locked.course.therapist.email
+            )
+            message_resend(message=locked.outbox_message, by=by, to=to)
             locked.status = ReminderStatus.SENDING
         locked.last_error = ""
         locked.save()

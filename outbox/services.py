@@ -69,10 +69,11 @@ def message_queue(
     return message
 
 
-def message_resend(*, message: OutboxMessage, by: User) -> OutboxMessage:
+def message_resend(*, message: OutboxMessage, by: User, to: str | None = None) -> OutboxMessage:
     """Staff send a failed message again (after the address was corrected or the mail server
     fixed). Only a failed one, and only while it is still of use; under a row lock, so a double
-    click queues it once; saved with save() so the audit trail records who asked (R22)."""
+    click queues it once; saved with save() so the audit trail records who asked (R22). ``to``:
+    the address on file now, when the app that queued it knows a newer one."""
     with transaction.atomic():
         locked = OutboxMessage.objects.select_for_update().get(pk=message.pk)
         if locked.status != MessageStatus.FAILED:
@@ -88,6 +89,10 @@ def message_resend(*, message: OutboxMessage, by: User) -> OutboxMessage:
             )
         if locked.secret and not locked.text:
             raise OutboxError("This message's link is no longer kept: send a new one instead.")
+        if to is not None:
+            if not to:
+                raise OutboxError("Add an e-mail address first: there is none on file.")
+            locked.to = to
         locked.status = MessageStatus.PENDING
         locked.not_before = now
         locked.attempts = 0

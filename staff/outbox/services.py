@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from integration.models import IntegrationReminder
 from integration.services import reminder_resend
 from kap_clinic.errors import DomainError
+from outbox.models import MessageKind
 from outbox.services import message_resend
 from patients.access import can_change_client
 
@@ -30,4 +31,13 @@ def outbox_resend(*, message: OutboxMessage, by: User) -> OutboxMessage:
         reminder_resend(reminder=reminder, by=by)
         message.refresh_from_db()
         return message
+    if (
+        message.kind == MessageKind.PORTAL_INVITATION
+        and message.client is not None
+        and message.client.email != message.to
+    ):
+        raise OutboxPageError(
+            "The client's e-mail address has changed since this invitation: send a new "
+            "invitation from the client's record."
+        )
     return message_resend(message=message, by=by)

@@ -11,6 +11,7 @@ from django.core import mail
 from playwright.sync_api import Page, expect
 
 from tests import factories
+from tests.outbox_helpers import send_outbox
 
 pytestmark = pytest.mark.browser
 
@@ -38,9 +39,19 @@ def test_therapist_invites_and_the_client_signs_up_on_a_phone(
     expect(page.locator('[data-portal-status="not_invited"]')).to_have_text("Not invited")
 
     page.get_by_role("button", name="Invite to portal").click()
-    expect(page.get_by_text("Invitation e-mailed to rosa@example.org")).to_be_visible()
-    expect(page.locator('[data-portal-status="invited"]')).to_contain_text("Invited")
+    expect(
+        page.get_by_role("status").filter(
+            has_text="Invitation to rosa@example.org saved: it will be e-mailed within a minute."
+        )
+    ).to_be_visible()
+    portal = page.locator('[data-portal-status="invited"]')
+    expect(portal).to_contain_text("Invited")
+    expect(portal.locator("[data-delivery]")).to_have_text("Will be sent within a minute")
     screenshot(page, "client-detail-invited")
+    assert mail.outbox == []  # in the outbox, not yet sent: the beat sends it within a minute
+    send_outbox()
+    page.reload()
+    expect(portal.locator('[data-delivery="sent"]')).to_contain_text("E-mailed")
     (message,) = mail.outbox
     link = re.search(r"https?://[^/\s]+(/welcome/\S+/)", message.body).group(1)
 
