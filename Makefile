@@ -1,6 +1,7 @@
 # KAP Clinic developer commands. `make run` and `make test` are all a new machine needs.
 #
 #   make run      web server + Celery worker + beat, demo data (SQLite, filesystem broker)
+#   make run PORT=8001   the same on another port (8000 is the default)
 #   make test     the whole suite with coverage (browser tests included)
 #   make lint     ruff check, ruff format --check, mypy (services, selectors, rules), makemigrations --check
 #   make format   ruff's fixes and formatting
@@ -14,8 +15,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 CHROMIUM ?= /usr/bin/chromium
+# make run's port; the demo's links (SITE_URL in .env) follow it.
+PORT ?= 8000
 
-.PHONY: run test lint format bench install assets migrate seed browser clean lock hooks backup restore
+.PHONY: run run-check test lint format bench install assets migrate seed browser clean lock hooks backup restore
 
 # Dependencies come from the locks, not from pyproject.toml: requirements/base.txt (runtime, what
 # the Dockerfile installs) and requirements/dev.txt (runtime + the [dev] extra), exact versions
@@ -52,8 +55,9 @@ node_modules/.package-lock.json: package.json package-lock.json
 assets: node_modules/.package-lock.json
 
 # Local development settings; never used by docker-compose (see .dockerignore).
+# Values with spaces are quoted: Django's .env reader and shells (and honcho's) then all agree.
 .env:
-	@printf 'DEBUG=true\nCLINIC_NAME=Riverside Therapy (demo)\nSITE_URL=http://127.0.0.1:8000\n' > .env
+	@printf 'DEBUG=true\nCLINIC_NAME="Riverside Therapy (demo)"\nSITE_URL=http://127.0.0.1:$(PORT)\n' > .env
 	@echo "Wrote .env (DEBUG=true) for local development."
 
 migrate: install
@@ -63,8 +67,14 @@ seed: migrate
 	$(PY) manage.py seed_demo
 
 ## run: web server + Celery worker + beat on SQLite and the filesystem broker; Ctrl-C stops all.
-run: seed
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+# run-check comes first: a port in use is reported before the minute of setup, not after it. It
+# runs on the system Python (no venv yet) and points .env's SITE_URL at PORT. demo/run.py says
+# why the Procfile is not run with plain `honcho start`.
+run: run-check seed
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(PY) -m demo.run start --port $(PORT)
+
+run-check:
+	@$(PYTHON) -m demo.run check --port $(PORT)
 
 browser:
 	@if [ -x "$(CHROMIUM)" ]; then :; \
