@@ -16,6 +16,10 @@ from django_otp import user_has_device
 from clinic import settings_reader
 
 LAST_ACTIVITY_KEY = "kap_last_activity"
+SIGNED_IN_KEY = "kap_signed_in_at"
+# A request with this header (the open dosing chart's ping) does not count as activity by
+# itself; the view it reaches decides (sessions.dosing.views.dosing_keepalive).
+KEEPALIVE_HEADER = "X-KAP-Keepalive"
 
 
 def _return_path(request: HttpRequest) -> str:
@@ -40,8 +44,10 @@ def _redirect(request: HttpRequest, url: str) -> HttpResponse:
 
 
 class IdleLogoutMiddleware:
-    """R22 automatic logoff: a session idle for IDLE_TIMEOUT_SECONDS is ended; the login page says
-    why and returns the user to the page they were on."""
+    """R22 automatic logoff: a session idle for IDLE_TIMEOUT_SECONDS is ended, and any session
+    SESSION_COOKIE_AGE (12 hours) after sign-in whatever the activity; the login page says why
+    and returns the user to the page they were on. An open dosing chart keeps its session from
+    going idle while the session is in progress (its ping), never past the 12 hours."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -49,14 +55,23 @@ class IdleLogoutMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
             now = time.time()
+            signed_in = request.session.setdefault(SIGNED_IN_KEY, now)
             last = request.session.get(LAST_ACTIVITY_KEY)
-            if last is not None and now - last > settings_reader.current().idle_timeout_seconds:
+            idle = last is not None and now - last > settings_reader.current().idle_timeout_seconds
+            capped = now - signed_in > settings.SESSION_COOKIE_AGE
+            if idle or capped:
                 back_to = _return_path(request)
                 logout(request)
-                query = urlencode({"next": back_to, "timeout": "1"})
+                query = urlencode({"next": back_to, "timeout": "12h" if capped else "1"})
                 return _redirect(request, f"{resolve_url(settings.LOGIN_URL)}?{query}")
-            request.session[LAST_ACTIVITY_KEY] = now
+            if KEEPALIVE_HEADER not in request.headers:
+                request.session[LAST_ACTIVITY_KEY] = now
         return self.get_response(request)
+
+
+def keep_alive(request: HttpRequest) -> None:
+    """Count this request as activity (the dosing chart's ping, once its view has checked)."""
+    request.session[LAST_ACTIVITY_KEY] = time.time()
 
 
 # Pages an unverified staff member may use: sign out, and the two-factor pages themselves.

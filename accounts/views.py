@@ -39,6 +39,7 @@ class SignInView(auth_views.LoginView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["timed_out"] = self.request.GET.get("timeout") == "1"
+        context["signed_in_too_long"] = self.request.GET.get("timeout") == "12h"
         context["idle_minutes"] = settings_reader.current().idle_timeout_seconds // 60
         return context
 

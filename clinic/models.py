@@ -71,6 +71,15 @@ class ClinicSettings(models.Model):
     reminder_signature = models.CharField(  # noqa: DJ001
         "Reminder e-mail signature", max_length=200, null=True, blank=True
     )
+    clinic_phone = models.CharField(  # noqa: DJ001
+        "Clinic phone for clients", max_length=40, null=True, blank=True
+    )
+    reply_to_email = models.EmailField(  # noqa: DJ001
+        "Address replies go to", max_length=254, null=True, blank=True
+    )
+    self_booking_url = models.URLField(  # noqa: DJ001
+        "Online booking page", max_length=500, null=True, blank=True
+    )
     idle_timeout_minutes = models.PositiveSmallIntegerField(
         "Automatic sign-out after idle (minutes)", null=True, blank=True
     )

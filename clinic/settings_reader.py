@@ -41,6 +41,9 @@ class Effective:
     quiet_hours_end: int
     reminder_signature: str
     calendar_feed_shows_kind: bool
+    clinic_phone: str
+    reply_to_email: str
+    self_booking_url: str
     idle_timeout_seconds: int
     overridden: frozenset[str]
 

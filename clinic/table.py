@@ -62,10 +62,11 @@ class ClinicSetting:
         return f"Enter a whole number from {self.low} to {self.high} ({self.rule})."
 
 
-SAFETY, SCHEDULING, REMINDERS, SECURITY = (
+SAFETY, SCHEDULING, REMINDERS, CONTACT, SECURITY = (
     "Dosing session safety",
     "Scheduling",
     "Reminders and calendar feeds",
+    "How clients reach the clinic",
     "Security",
 )
 
@@ -103,6 +104,11 @@ CLINIC_SETTINGS: tuple[ClinicSetting, ...] = (
     ClinicSetting(
         "reminder_signature", "REMINDER_SIGNATURE", REMINDERS, "R25", None, high=200, kind=TEXT
     ),
+    # What client e-mails offer for an answer (R25: nothing clinical): a phone to call, a booking
+    # page, and the address replies go to (Reply-To). Empty: the e-mails do not offer it.
+    ClinicSetting("clinic_phone", "CLINIC_PHONE", CONTACT, "R25", "", high=40, kind=TEXT),
+    ClinicSetting("reply_to_email", "REPLY_TO_EMAIL", CONTACT, "R25", "", high=254, kind=TEXT),
+    ClinicSetting("self_booking_url", "SELF_BOOKING_URL", CONTACT, "R25", "", high=500, kind=TEXT),
     ClinicSetting(
         "idle_timeout_minutes",
         "IDLE_TIMEOUT_MINUTES",
@@ -117,7 +123,7 @@ CLINIC_SETTINGS: tuple[ClinicSetting, ...] = (
 )
 BY_FIELD: dict[str, ClinicSetting] = {row.field: row for row in CLINIC_SETTINGS}
 RANGED: tuple[ClinicSetting, ...] = tuple(row for row in CLINIC_SETTINGS if row.kind == INTEGER)
-GROUPS: tuple[str, ...] = (SAFETY, SCHEDULING, REMINDERS, SECURITY)
+GROUPS: tuple[str, ...] = (SAFETY, SCHEDULING, REMINDERS, CONTACT, SECURITY)
 REMINDER_DAYS_PATTERN = r"^[1-7](,[1-7])*$"
 
 
@@ -137,7 +143,9 @@ def environment_values(env, *, clinic_name: str) -> dict[str, Any]:
                 raise ImproperlyConfigured(f"{row.env} must list days 1 to 7 after the dose (R8).")
             values[row.setting_name] = list(days)
         elif row.kind == TEXT:
-            values[row.setting_name] = env.str(row.env, default=f"The team at {clinic_name}")
+            # A default of None is derived (the signature names the clinic).
+            default = f"The team at {clinic_name}" if row.default is None else row.default
+            values[row.setting_name] = env.str(row.env, default=default)
         elif row.kind == YES_NO:
             values[row.setting_name] = env.bool(row.env, default=row.default)
         else:

@@ -8,21 +8,29 @@ import copy
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Role, User
-from demo.sessions import backdate_referral, build_scores, build_sessions
+from demo.sessions import backdate_course, backdate_referral, build_scores, build_sessions
 from patients.clients import services
 from patients.courses import services as course_services
 from patients.intake import services as intake_services
 from patients.intake.schema import STEPS
-from patients.models import Client, ClientShare, Prescriber
+from patients.models import Client, ClientShare, Prescriber, TreatmentCourse
 from patients.questionnaires import services as questionnaire_services
 from patients.referrals import services as referral_services
 
 DEMO_PASSWORD = "kap-demo-2026"
 DEMO_DOMAIN = "demo.kapclinic.test"
-BASE_URL = "http://127.0.0.1:8000"
+# Where the demo's links point (invitation, alert e-mails, the printed sign-in address) when
+# SITE_URL is not set: `make run` sets it in .env, with the port in use.
+DEFAULT_SITE_URL = "http://127.0.0.1:8000"
+
+
+def site_url() -> str:
+    return settings.SITE_URL or DEFAULT_SITE_URL
+
 
 STAFF = [
     ("admin", "Alex", "Morgan", Role.ADMIN),
@@ -45,16 +53,22 @@ CLIENTS = [
     DemoClient(
         "Maya", "Patel", date(1988, 3, 14), "rivera", True, "intake in progress, draft referral"
     ),
-    DemoClient("Daniel", "Okafor", date(1979, 11, 2), "rivera", True, "first dose today, 9:00"),
+    DemoClient(
+        "Daniel", "Okafor", date(1979, 11, 2), "rivera", True, "prepared; first dose today, 9:00"
+    ),
     DemoClient("Lena", "Hoffmann", date(1992, 6, 30), "rivera", False, "invited to the portal"),
     DemoClient("Marcus", "Bell", date(1985, 1, 19), "rivera", False, "scores entered in session"),
     DemoClient("Priya", "Shah", date(1990, 9, 8), "chen", True, "referral sent, safety alert"),
     DemoClient("Tom", "Nguyen", date(1975, 4, 25), "chen", False, "not invited yet"),
     DemoClient("Ellen", "Park", date(1969, 12, 1), "chen", False, "archived"),
-    DemoClient("Sofia", "Reyes", date(1994, 2, 17), "chen", True, "under review, course on hold"),
-    DemoClient("Ben", "Carter", date(1981, 7, 9), "rivera", True, "declined, course discontinued"),
+    DemoClient(
+        "Sofia", "Reyes", date(1994, 2, 17), "chen", True, "referral under review, course on hold"
+    ),
+    DemoClient(
+        "Ben", "Carter", date(1981, 7, 9), "rivera", True, "referral declined, course discontinued"
+    ),
     DemoClient("Hana", "Kim", date(1987, 5, 23), "chen", True, "referral withdrawn"),
-    DemoClient("Ruth", "Alvarez", date(1983, 8, 12), "rivera", True, "dosing: 3 of 6 doses"),
+    DemoClient("Ruth", "Alvarez", date(1983, 8, 12), "rivera", True, "dosing: 3 of 6 doses given"),
     DemoClient("Grace", "Liu", date(1991, 10, 4), "chen", True, "course complete"),
 ]
 
@@ -226,7 +240,7 @@ def _stage(spec: DemoClient, client: Client, therapist: User, staff: dict[str, U
         )
         submit(client=client, instrument="gad7", answers=[1, 2, 1, 1, 1, 0, 1], by=client.user)
     elif spec.first == "Lena":
-        services.invitation_send(by=therapist, client=client, base_url=BASE_URL)
+        services.invitation_send(by=therapist, client=client, base_url=site_url())
     elif spec.first == "Marcus":
         submit(client=client, instrument="phq9", answers=[1, 1, 1, 0, 1, 0, 1, 0, 0], by=therapist)
         submit(client=client, instrument="gad7", answers=[2, 2, 1, 1, 0, 1, 1], by=therapist)
@@ -238,7 +252,7 @@ def _stage(spec: DemoClient, client: Client, therapist: User, staff: dict[str, U
             instrument="phq9",
             answers=[2, 2, 1, 2, 1, 2, 1, 1, 1],
             by=client.user,
-            base_url=BASE_URL,
+            base_url=site_url(),
         )
     elif spec.first == "Ellen":
         services.client_archive(by=therapist, client=client, reason="Moved out of state")
@@ -296,10 +310,10 @@ def _referrals_and_courses(staff: dict[str, User]) -> None:
             by=rivera,
         )
 
-    # Daniel: referral approved with a prescription, course in preparation.
+    # Daniel: referral approved with a prescription; the course opened with the referral and
+    # followed it to preparation (R1).
     daniel = client("Daniel")
     if fresh(daniel):
-        course = course_services.course_open(client=daniel, by=rivera)
         referral = refer(daniel, horizon, rivera, days_ago=20)
         referral_services.referral_transition(
             referral=referral,
@@ -316,8 +330,7 @@ def _referrals_and_courses(staff: dict[str, User]) -> None:
             valid_until=today + timedelta(days=173),
             **PRESCRIPTION,
         )
-        course_services.course_advance(course=course, to_phase="referral", by=rivera)
-        course_services.course_advance(course=course, to_phase="preparation", by=rivera)
+        backdate_course(daniel)
 
     # Priya: referral sent, course in the referral phase.
     priya = client("Priya")
@@ -368,7 +381,7 @@ def _referrals_and_courses(staff: dict[str, User]) -> None:
             reason="Prescriber declined for now; continuing weekly therapy without KAP.",
         )
 
-    # Hana: referral withdrawn before the prescriber saw it; no course.
+    # Hana: referral withdrawn before the prescriber saw it; the course it opened waits on hold.
     hana = client("Hana")
     if fresh(hana):
         intake_services.intake_submit(intake=_fill(hana), by=hana.user)
@@ -379,4 +392,10 @@ def _referrals_and_courses(staff: dict[str, User]) -> None:
             happened_on=today - timedelta(days=8),
             reason="Client decided to wait until after moving house.",
             by=chen,
+        )
+        course_services.course_advance(
+            course=TreatmentCourse.objects.get(client=hana, phase="referral"),
+            to_phase="on_hold",
+            by=chen,
+            reason="Waiting until after her move; refer again then.",
         )

@@ -21,7 +21,14 @@ from django.utils import timezone
 from accounts.models import User
 from patients.courses import services as course_services
 from patients.intake import services as intake_services
-from patients.models import Client, Prescriber, QuestionnaireResponse, Referral
+from patients.models import (
+    Client,
+    Phase,
+    Prescriber,
+    QuestionnaireResponse,
+    Referral,
+    TreatmentCourse,
+)
 from patients.questionnaires.services import questionnaire_submit
 from patients.referrals import services as referral_services
 from sessions.dosing import services as dosing_services
@@ -34,6 +41,29 @@ def backdate_referral(referral: Referral, day: date) -> None:
     morning (a step is never dated before its referral was recorded)."""
     Referral.objects.filter(pk=referral.pk).update(created_at=at(day, 8))
     referral.refresh_from_db(fields=["created_at"])
+
+
+def backdate_course(client: Client) -> None:
+    """The course opened with its referral and followed its steps (R1); in a demo written today
+    its history is dated like the referral's: opened when the referral was recorded, each move
+    on the day of the referral step that made it, so the timeline reads in order."""
+    course = TreatmentCourse.objects.filter(client=client).order_by("-opened_at", "-id").first()
+    referral = client.referrals.order_by("-created_at", "-id").first()
+    if course is None or referral is None:
+        return
+    days = {
+        Phase.REFERRAL: referral.transitions.filter(to_status="sent")
+        .values_list("happened_on", flat=True)
+        .first(),
+        Phase.PREPARATION: referral.transitions.filter(to_status="approved")
+        .values_list("happened_on", flat=True)
+        .first(),
+    }
+    TreatmentCourse.objects.filter(pk=course.pk).update(opened_at=referral.created_at)
+    course.transitions.filter(from_phase="").update(at=referral.created_at)
+    for phase, day in days.items():
+        if day is not None:
+            course.transitions.filter(to_phase=phase).update(at=at(day, 9))
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -149,9 +179,14 @@ def _dose_day(
         return_notes="Processed imagery of a closed door; light snack; steady on standing.",
         chaperone_name=client.chaperone_name or "Partner",
         chaperone_phone=client.chaperone_phone or "+15550109999",
-        pickup_at=given + timedelta(minutes=150),
+        pickup_expected_at=given + timedelta(minutes=150),
     )
-    dosing_services.discharge(session=session, by=by, now=given + timedelta(minutes=150))
+    dosing_services.discharge(
+        session=session,
+        by=by,
+        pickup_at=given + timedelta(minutes=145),
+        now=given + timedelta(minutes=150),
+    )
     return session
 
 
@@ -203,10 +238,9 @@ def build_sessions(staff: dict[str, User], prescription: dict, fill) -> None:
     ruth = client("Ruth")
     if not Session.objects.filter(client=ruth).exists():
         intake_services.intake_submit(intake=fill(ruth), by=ruth.user)
-        course = course_services.course_open(client=ruth, by=rivera)
-        course_services.course_advance(course=course, to_phase="referral", by=rivera)
+        # R1: the course opens with the referral and follows it to preparation.
         _approved(ruth, horizon, rivera, today, 60, **prescription)
-        course_services.course_advance(course=course, to_phase="preparation", by=rivera)
+        backdate_course(ruth)
         _prep(ruth, rivera, [55, 50, 45], today)
         # A hard stop 43 days ago: deferred, the prescriber informed.
         deferred = _dose_day(
@@ -246,10 +280,9 @@ def build_sessions(staff: dict[str, User], prescription: dict, fill) -> None:
     grace = client("Grace")
     if not Session.objects.filter(client=grace).exists():
         intake_services.intake_submit(intake=fill(grace), by=grace.user)
-        course = course_services.course_open(client=grace, by=chen)
-        course_services.course_advance(course=course, to_phase="referral", by=chen)
         _approved(grace, horizon, chen, today, 90, **{**prescription, "doses_authorised": 2})
-        course_services.course_advance(course=course, to_phase="preparation", by=chen)
+        backdate_course(grace)
+        course = TreatmentCourse.objects.get(client=grace, phase=Phase.PREPARATION)
         _prep(grace, chen, [85, 82, 78], today)
         _dose_day(grace, chen, today - timedelta(days=70), readings=[(118, 76, 70, 10)])
         _session(grace, SessionKind.INTEGRATION, at(today - timedelta(days=69), 11), chen)

@@ -25,7 +25,8 @@ from outbox.models import MessageKind
 from outbox.services import message_queue
 from outbox.tasks import dispatch_due as dispatch_outbox
 from patients.models import Phase
-from sessions.models import Session, SessionKind, SessionStatus
+from sessions.models import Session, SessionStatus
+from sessions.scheduling.selectors import integrations_after_dose
 
 logger = logging.getLogger(__name__)
 
@@ -34,12 +35,10 @@ __all__ = ["DispatchResult", "dispatch_all_due", "dispatch_due", "queue_due"]
 
 def integrations_of(reminder: IntegrationReminder) -> list[Session]:
     """The integration sessions that follow this reminder's dose: read once per reminder, for
-    both the decision and the message."""
-    return list(
-        Session.objects.filter(
-            follows_dose_id=reminder.dose.session_id, kind=SessionKind.INTEGRATION
-        ).order_by("starts_at", "id")
-    )
+    both the decision and the message. Not only those whose ``follows_dose`` names the dose: a
+    session booked before its dosing session, or linked to one since cancelled or deferred, is
+    after the dose all the same (scheduling.selectors.integrations_after_dose). One query."""
+    return list(integrations_after_dose(dose=reminder.dose))
 
 
 def why_not(reminder: IntegrationReminder, now: datetime, integrations: list[Session]) -> str:
@@ -89,6 +88,7 @@ def _queue_one(reminder: IntegrationReminder, *, now: datetime, base_url: str) -
         not_before=now,
         expires_at=expires_at,
         message_id=reminder.message_id,
+        to_client=reminder.kind == ReminderKind.CLIENT,
         kick=False,  # queue_due kicks the dispatcher once for the batch
     )
     reminder.status = ReminderStatus.SENDING

@@ -56,14 +56,16 @@ def client_message(
     reminder: IntegrationReminder, *, now: datetime, integrations: list[Session]
 ) -> Message:
     client = reminder.client
+    values = settings_reader.current()
     booked = booked_integration(integrations, now=now)
     context = {
         "first_name": client.preferred_name or client.first_name,
         "clinic": settings.CLINIC_NAME,
-        "signature": settings_reader.current().reminder_signature,
-        "clinic_phone": settings.CLINIC_PHONE,
-        "clinic_email": settings.DEFAULT_FROM_EMAIL,
-        "booking_url": settings.SELF_BOOKING_URL,
+        "signature": values.reminder_signature,
+        # Clinic settings: how the client can answer; "reply" only where someone reads replies.
+        "clinic_phone": values.clinic_phone,
+        "can_reply": bool(values.reply_to_email),
+        "booking_url": values.self_booking_url,
         "therapist_first_name": reminder.course.therapist.first_name,
     }
     if booked is not None:

@@ -6,3 +6,8 @@ class KapClinicConfig(AppConfig):
 
     name = "kap_clinic"
     verbose_name = "KAP Clinic"
+
+    def ready(self) -> None:
+        # Receivers of a higher floor that hear a lower one, where no app of their own floor
+        # has an AppConfig to connect them: the course follows its referral (R1).
+        from patients.courses import receivers  # noqa: F401

@@ -47,8 +47,10 @@ class ClinicDateField(forms.DateField):
 
 
 def model_formfield(model_field, **kwargs):
-    """``Meta.formfield_callback`` for model forms: their whole numbers are ClinicalNumberFields
-    and their dates ClinicDateFields."""
+    """``Meta.formfield_callback`` for model forms: their whole numbers are ClinicalNumberFields,
+    their dates ClinicDateFields, and an address typed without a scheme is https."""
+    if isinstance(model_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
     if isinstance(model_field, models.IntegerField) and not model_field.choices:
         kwargs.setdefault("form_class", ClinicalNumberField)
     elif isinstance(model_field, models.DateField) and not isinstance(

@@ -167,7 +167,10 @@ AXES_VERBOSE = False  # R25: axes logs user names; keep them out of the log
 
 # R22: automatic logoff after inactivity (IDLE_TIMEOUT_MINUTES, a clinic setting below), returning
 # to the same page after login.
-SESSION_COOKIE_AGE = 60 * 60 * 12  # hard ceiling on any session
+SESSION_COOKIE_AGE = 60 * 60 * 12  # hard ceiling on any session, from sign-in
+# An open dosing chart of a session under way pings this often (R22: it keeps its therapist
+# signed in while the client is dosing; the 12 hours above still end it).
+DOSING_KEEPALIVE_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -244,9 +247,8 @@ INTEGRATION_ALERT_HOURS = _ranged("INTEGRATION_ALERT_HOURS", 24, 6, 72, "R8")
 # The clinic's own address (https://clinic.example.org), for links in e-mails sent by the
 # worker, which has no request to take it from. Empty: the e-mail says where to sign in instead.
 SITE_URL = env.str("SITE_URL", default="").rstrip("/")
-CLINIC_PHONE = env.str("CLINIC_PHONE", default="")
-# Where clients book their own sessions, when the clinic offers it; empty: "contact us".
-SELF_BOOKING_URL = env.str("SELF_BOOKING_URL", default="")
+# CLINIC_PHONE, REPLY_TO_EMAIL and SELF_BOOKING_URL, what client e-mails offer for an answer, are
+# clinic settings (above).
 # The outbox (every e-mail): the first retry after a transient failure (a mail server down,
 # greylisting), doubling up to the cap, for as long as the message is of use (its expiry); how
 # long a claimed message may stay "sending" before another worker takes it over (a worker died);

@@ -26,6 +26,7 @@ class MessageKind(models.TextChoices):
     SAFETY_ALERT = "safety_alert", "Safety alert to a therapist"
     INTEGRATION_REMINDER = "integration_reminder", "Integration reminder to a client"
     INTEGRATION_CHECK = "integration_check", "Integration check to a therapist"
+    APPOINTMENT_CONFIRMATION = "appointment_confirmation", "Appointment confirmation"
 
 
 class MessageStatus(models.TextChoices):
@@ -49,6 +50,9 @@ class OutboxMessage(models.Model):
     html = models.TextField(blank=True)
     headers = models.JSONField(default=dict, blank=True)
     secret = models.BooleanField(default=False)
+    # What the message is about, e.g. "session:42": a newer message on the same topic replaces one
+    # not sent yet (a booking moved twice in a minute gets one confirmation, the latest).
+    topic = models.CharField(max_length=64, blank=True, db_index=True)
     message_id = models.CharField(max_length=200, unique=True)
 
     status = models.CharField(

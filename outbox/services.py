@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from clinic import settings_reader
 from kap_clinic.errors import DomainError
 from outbox.models import MessageKind, MessageStatus, OutboxMessage
 from outbox.tasks import dispatch_due
@@ -43,14 +44,31 @@ def message_queue(
     message_id: str = "",
     created_by: User | None = None,
     kick: bool = True,
+    topic: str = "",
+    to_client: bool = False,
 ) -> OutboxMessage:
     """Put a message in the outbox. Call it inside the transaction of the change it follows from:
     the change and its message are saved together or not at all. After the commit the dispatcher
     is asked to run at once; if the broker is down the beat finds the row within a minute
     anyway, so a broker outage delays a message and never loses it. ``kick=False``: the caller
-    queues many and kicks the dispatcher once itself."""
+    queues many and kicks the dispatcher once itself. ``topic``: a message on the same topic not
+    sent yet is cancelled, replaced by this one. ``to_client``: replies go to the clinic's reply
+    address (clinic settings), where someone reads them."""
     now = timezone.now()
+    headers = {}
+    if to_client:
+        reply_to = settings_reader.current().reply_to_email
+        if reply_to:
+            headers["Reply-To"] = reply_to
     with transaction.atomic():
+        if topic:
+            OutboxMessage.objects.filter(
+                topic=topic, status__in=[MessageStatus.PENDING, MessageStatus.FAILED]
+            ).update(
+                status=MessageStatus.CANCELLED,
+                cancelled_reason="Replaced by a newer message about the same thing.",
+                updated_at=now,
+            )
         message = OutboxMessage.objects.create(
             kind=kind,
             to=to,
@@ -63,6 +81,8 @@ def message_queue(
             expires_at=expires_at,
             message_id=message_id or message_id_for(kind),
             created_by=created_by,
+            topic=topic,
+            headers=headers,
         )
         if kick and message.not_before <= now:
             transaction.on_commit(dispatch_due.delay, robust=True)

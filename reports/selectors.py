@@ -23,6 +23,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from integration.models import IntegrationReminder, ReminderStatus
@@ -74,6 +75,7 @@ PAGE_SIZE = 25
 # Alert types: (key, label). Labels are what a clinician reads.
 ALERT_TYPES: tuple[tuple[str, str], ...] = (
     ("item9", "Self-harm answer not acknowledged"),
+    ("undischarged", "Dose given, discharge not recorded"),
     ("deferred", "Dose deferred in the last 30 days"),
     ("reminder_failed", "Reminder failed"),
     ("rx_expiring", "Prescription expires within 30 days"),
@@ -109,6 +111,19 @@ def _count(queryset: QuerySet, group: str) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
+def _undischarged(now: datetime) -> QuerySet[DosingChart]:
+    """R10, R15: the course's dosing charts where the dose was given and no discharge was
+    recorded, from a session on a day before today (clinic time): the chart was left open. On
+    the day itself the client may still be in the room. Oldest first."""
+    return DosingChart.objects.filter(
+        session__course=OuterRef("pk"),
+        outcome=DosingChart.Outcome.OPEN,
+        discharged_at__isnull=True,
+        session__dose__isnull=False,
+        session__starts_at__lt=formats.day_start(timezone.localdate(now)),
+    ).order_by("session__starts_at", "session_id")
+
+
 def _alert_exists(now: datetime) -> dict[str, Exists]:
     today = timezone.localdate(now)
     current_rx = Prescription.objects.in_force().filter(client=OuterRef("client_id"))
@@ -121,6 +136,7 @@ def _alert_exists(now: datetime) -> dict[str, Exists]:
                 acknowledged_at__isnull=True,
             )
         ),
+        "undischarged": Exists(_undischarged(now)),
         # R12/R13: a dose deferred (blood pressure or another reason) recently.
         "deferred": Exists(
             DosingChart.objects.filter(
@@ -157,6 +173,7 @@ def course_queryset(
         "-given_at"
     )
     alerts = _alert_exists(now)
+    undischarged = _undischarged(now)
     courses = (
         TreatmentCourse.objects.filter(
             client__in=visible_clients(user), phase__in=ACTIVE_PHASES, client__archived_at=None
@@ -187,6 +204,11 @@ def course_queryset(
         )
         # Its own call (the same SQL): django-stubs drops the annotations of a call given **kwargs.
         .annotate(**{f"alert_{key}": expression for key, expression in alerts.items()})
+        .annotate(
+            # The session the undischarged alert links to (the oldest, when more than one).
+            undischarged_session_id=Subquery(undischarged.values("session_id")[:1]),
+            undischarged_starts_at=Subquery(undischarged.values("session__starts_at")[:1]),
+        )
         .annotate(
             # R7: a completed integration session starting within 72 h of the latest dose.
             integrated=Exists(
@@ -229,6 +251,16 @@ class Score:
     change: int | None = None
 
 
+@dataclass(frozen=True)
+class RowAlert:
+    """One open alert of a row: its label, and where it points when it is about one session."""
+
+    key: str
+    label: str
+    url: str = ""
+    detail: str = ""
+
+
 @dataclass
 class CourseRow:
     course: TreatmentCourse
@@ -241,9 +273,14 @@ class CourseRow:
     integration: str
     phq9: Score
     gad7: Score
-    alerts: list[str] = field(default_factory=list)
+    alert_items: list[RowAlert] = field(default_factory=list)
     # PHQ-9 totals, oldest first, for the sparkline.
     phq9_series: list[int] = field(default_factory=list)
+
+    @property
+    def alerts(self) -> list[str]:
+        """The labels of the open alerts (the CSV, the filter)."""
+        return [alert.label for alert in self.alert_items]
 
     @property
     def client(self):
@@ -285,6 +322,28 @@ def integration_state(last_dose_at: datetime | None, integrated: bool, now: date
     return "pending" if now < last_dose_at + INTEGRATION_WINDOW else "no"
 
 
+def _row_alerts(course: AnnotatedCourse) -> list[RowAlert]:
+    """The course's open alerts, in ALERT_TYPES order; the undischarged one links its dosing
+    chart. No query: everything is an annotation."""
+    found = []
+    for key, label in ALERT_TYPES:
+        if not getattr(course, f"alert_{key}"):
+            continue
+        session_id = course.undischarged_session_id  # type: ignore[attr-defined]
+        if key == "undischarged" and session_id is not None:
+            url = reverse(
+                "patients:sessions:dosing_chart",
+                kwargs={"client_id": course.client_id, "session_id": session_id},
+            )
+            on = formats.clinic_date(course.undischarged_starts_at)  # type: ignore[attr-defined]
+            found.append(
+                RowAlert(key, label, url=url, detail=f"dosing session of {formats.day(on)}")
+            )
+        else:
+            found.append(RowAlert(key, label))
+    return found
+
+
 def rows_for(courses: Iterable[AnnotatedCourse], *, now: datetime | None = None) -> list[CourseRow]:
     """Rows for annotated courses from ``course_queryset``: one more query (the scores)."""
     now = now or timezone.now()
@@ -304,7 +363,7 @@ def rows_for(courses: Iterable[AnnotatedCourse], *, now: datetime | None = None)
                 integration=integration_state(course.last_dose_at, course.integrated, now),
                 phq9=_score(totals.get(Instrument.PHQ9, [])),
                 gad7=_score(totals.get(Instrument.GAD7, [])),
-                alerts=[label for key, label in ALERT_TYPES if getattr(course, f"alert_{key}")],
+                alert_items=_row_alerts(course),
                 phq9_series=totals.get(Instrument.PHQ9, []),
             )
         )

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.utils import timezone
 
 from patients.courses import services as course_services
-from patients.courses.services import course_advance, course_open
 from patients.models import Client, Phase, TreatmentCourse
 from patients.models.courses import CLOSED_PHASES
 from patients.referrals.selectors import current_prescription
@@ -93,9 +92,9 @@ def dosing_ready_session(
     by = client.primary_therapist
     submitted_intake(client)
     approved_referral_with_prescription(client, by=by, **prescription_fields)
-    course = course_open(client=client, by=by)
-    course = course_advance(course=course, to_phase=Phase.REFERRAL, by=by)
-    course = course_advance(course=course, to_phase=Phase.PREPARATION, by=by)
+    # R1: the course opened with the referral and followed it to preparation.
+    course = course_for(client)
+    assert course.phase == Phase.PREPARATION, course.phase
     now = timezone.now()
     for n in range(prep_sessions):
         begin = now - timedelta(days=21 - 7 * n)
@@ -139,8 +138,9 @@ def course_ready_for_dosing(
         submitted_intake(client)
     course = course_services.course_open(client=client, by=by)
     _referral, prescription = approved_referral_with_prescription(client, by, **prescription_fields)
-    course = course_services.course_advance(course=course, to_phase=Phase.REFERRAL, by=by)
-    course = course_services.course_advance(course=course, to_phase=Phase.PREPARATION, by=by)
+    # R1: the course followed its referral to preparation.
+    course.refresh_from_db()
+    assert course.phase == Phase.PREPARATION, course.phase
     base = timezone.now().replace(minute=0, second=0, microsecond=0)
     for n in range(prep_done):
         SessionFactory(

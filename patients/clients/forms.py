@@ -1,16 +1,14 @@
 from __future__ import annotations
 
-from zoneinfo import available_timezones
-
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row
 from django import forms
-from django.conf import settings
 from django.contrib.auth.password_validation import password_validators_help_text_html
 
 from accounts.forms import TherapistChoiceField
 from accounts.models import Role, User
 from kap_clinic.fields import model_formfield
+from patients.clients import time_zones
 from patients.clients.services import CLIENT_FIELDS
 from patients.clients.validators import normalize_phone, validate_date_of_birth
 from patients.models import Client, ClientShare
@@ -19,36 +17,15 @@ from patients.models.courses import Phase
 
 PHONE_FIELDS = ("phone", "emergency_contact_phone", "chaperone_phone", "pcp_phone")
 
-# R8: reminders go out at the send hour of the client's own time zone. The zones most clients
-# live in come first, in words; then every zone the server knows, by name.
-COMMON_TIME_ZONES = [
-    ("America/New_York", "US Eastern (New York)"),
-    ("America/Chicago", "US Central (Chicago)"),
-    ("America/Denver", "US Mountain (Denver)"),
-    ("America/Phoenix", "Arizona, no daylight saving (Phoenix)"),
-    ("America/Los_Angeles", "US Pacific (Los Angeles)"),
-    ("America/Anchorage", "Alaska (Anchorage)"),
-    ("Pacific/Honolulu", "Hawaii (Honolulu)"),
-    ("America/Toronto", "Canada Eastern (Toronto)"),
-    ("America/Vancouver", "Canada Pacific (Vancouver)"),
-    ("Europe/London", "United Kingdom (London)"),
-    ("Europe/Berlin", "Central Europe (Berlin)"),
-    ("Australia/Sydney", "Australia Eastern (Sydney)"),
-]
 
+class TimeZoneField(forms.ChoiceField):
+    """R8: the client's zone, from patients.clients.time_zones. An old name for a zone (an alias
+    such as Asia/Calcutta, from a record saved before or a bookmarked post) is taken as the zone's
+    current name."""
 
-def time_zone_choices() -> list:
-    """Blank (the clinic's zone), the common zones, then every zone sorted. A callable, so the
-    list is built when a form is made, not at import."""
-
-    known = available_timezones()
-    common = [(name, label) for name, label in COMMON_TIME_ZONES if name in known]
-    every = [(name, name.replace("_", " ")) for name in sorted(known)]
-    return [
-        ("", f"Same as the clinic ({settings.TIME_ZONE.replace('_', ' ')})"),
-        ("Common time zones", common),
-        ("All time zones", every),
-    ]
+    def to_python(self, value):
+        value = super().to_python(value)
+        return time_zones.canonical(value) if value else value
 
 
 class ClientForm(forms.ModelForm):
@@ -59,9 +36,9 @@ class ClientForm(forms.ModelForm):
         required=False,
         help_text="Only admins choose this; therapists add clients to their own caseload.",
     )
-    time_zone = forms.ChoiceField(
+    time_zone = TimeZoneField(
         label="Time zone",
-        choices=time_zone_choices,
+        choices=time_zones.choices,
         required=False,
         help_text="Where the client lives: their reminders are sent at the usual hour of their "
         "own time zone, never at night. Keep the clinic's when they live nearby.",
@@ -100,6 +77,11 @@ class ClientForm(forms.ModelForm):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        on_file = self.instance.time_zone
+        if on_file:
+            # Shown by its current name; a zone outside the list stays listed (and kept).
+            self.initial["time_zone"] = time_zones.canonical(on_file)
+            self.fields["time_zone"].choices = time_zones.choices(keep=self.initial["time_zone"])
         if not user.is_admin:
             del self.fields["primary_therapist"]
         else:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.access import staff_required
 from audit.services import access_record_list
 from kap_clinic import formats
-from kap_clinic.errors import DomainError
+from kap_clinic.errors import DomainError, add_refusal
 from patients.access import client_for_view
 from patients.clients import selectors, services
 from patients.clients.forms import ArchiveForm, ClientFilterForm, ClientForm, ShareForm
@@ -95,7 +95,7 @@ def client_create(request: HttpRequest) -> HttpResponse:
         try:
             client = services.client_create(by=request.user, primary_therapist=therapist, **data)
         except DomainError as error:
-            form.add_error(None, str(error))
+            add_refusal(form, error)
         else:
             messages.success(request, f"{client.full_name} was added.")
             return redirect(client)
@@ -115,7 +115,7 @@ def client_edit(request: HttpRequest, client_id: int) -> HttpResponse:
                 by=request.user, client=client, primary_therapist=therapist, **data
             )
         except DomainError as error:
-            form.add_error(None, str(error))
+            add_refusal(form, error)
         else:
             messages.success(request, "Changes saved.")
             return redirect(client)
@@ -210,7 +210,7 @@ def share_add(request: HttpRequest, client_id: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except DomainError as error:
-            form.add_error(None, str(error))
+            add_refusal(form, error)
         else:
             messages.success(
                 request, f"{client.full_name} is now shared with {therapist.get_full_name()}."

@@ -521,17 +521,43 @@ def score_trend(*, client: Client) -> tuple[list[ScoreRow], dict]:
     }
 
 
+@dataclass(frozen=True)
+class HandoffDose:
+    """A dose on the hand-off, with its session's chart for the discharge facts (R15): when,
+    into whose care, when the chaperone arrived. ``chart`` is None only for a dose recorded
+    without a chart (none is, through the services)."""
+
+    dose: DoseAdministration
+    chart: DosingChart | None
+
+    @property
+    def discharged(self) -> bool:
+        return self.chart is not None and self.chart.discharged_at is not None
+
+
+def _handoff_dose(session: Session) -> HandoffDose | None:
+    dose = _dose(session)
+    if dose is None:
+        return None
+    try:
+        chart = session.dosing_chart
+    except DosingChart.DoesNotExist:
+        chart = None
+    return HandoffDose(dose=dose, chart=chart)
+
+
 @dataclass
 class Handoff:
-    """The prescriber hand-off summary. The regular record only (R23): doses, vitals, adverse
-    events, scores and attendance; never a psychotherapy note, nor the chart's free-text notes."""
+    """The prescriber hand-off summary. The regular record only (R23): doses and their discharge
+    (time, chaperone, pickup), vitals, adverse events, scores and attendance; never a
+    psychotherapy note, nor the chart's free-text notes."""
 
     course: TreatmentCourse
     numbers: CourseNumbers
     scores: list[ScoreRow]
     chart: dict
-    # DoseAdministration rows, oldest first, each with its pre_dose_reading.
-    doses: list[DoseAdministration] = field(default_factory=list)
+    # The doses, oldest first, each with its pre_dose_reading and its chart's discharge (R15).
+    doses: list[HandoffDose] = field(default_factory=list)
     # Every blood-pressure reading of the course's sessions (R12: every reading is kept).
     bp_readings: list[BloodPressureReading] = field(default_factory=list)
     adverse_events: list[AdverseEvent] = field(default_factory=list)
@@ -553,7 +579,7 @@ def handoff(*, course: TreatmentCourse, today: date | None = None) -> Handoff:
         numbers=_numbers(course, facts, _open_flags(course.client), _latest_dose_on(dosing)),
         scores=scores,
         chart=chart,
-        doses=[dose for dose in map(_dose, dosing) if dose is not None],
+        doses=[row for row in map(_handoff_dose, dosing) if row is not None],
         deferrals=[kept for kept in map(_deferred_chart, dosing) if kept is not None],
         bp_readings=list(
             BloodPressureReading.objects.filter(session__course=course).order_by("taken_at", "id")

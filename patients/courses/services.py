@@ -16,7 +16,7 @@ from kap_clinic.errors import DomainError
 from patients.access import can_change_client
 from patients.courses import rules, selectors
 from patients.courses.rules import CourseFacts
-from patients.models import Client, CourseTransition, Phase, TreatmentCourse
+from patients.models import Client, CourseTransition, Phase, Referral, TreatmentCourse
 from patients.models.courses import CLOSED_PHASES
 
 if TYPE_CHECKING:
@@ -185,3 +185,43 @@ def _impossible(course: TreatmentCourse, to_phase: str) -> str:
         f"A course in {here} cannot move to {there}. The next phase is "
         f"{Phase(following).label.lower()}."
     )
+
+
+# The course phase a referral's step brings the course to (R1): sent or under review, the
+# referral phase; approved (always with its prescription, R3), preparation.
+FOLLOWS_REFERRAL: dict[str, tuple[str, ...]] = {
+    Referral.Status.SENT: (Phase.REFERRAL,),
+    Referral.Status.UNDER_REVIEW: (Phase.REFERRAL,),
+    Referral.Status.APPROVED: (Phase.REFERRAL, Phase.PREPARATION),
+}
+OPENS_WITH = (Referral.Status.DRAFT, *FOLLOWS_REFERRAL)
+
+
+def course_follow_referral(*, referral: Referral, to_status: str, by: User) -> None:
+    """R1: the course opens with the referral (a booster after a completed course) and moves
+    with it, each move recorded with the referral's step as its reason. A move whose other
+    preconditions are not met yet (no submitted intake) is left to the clinician: the referral's
+    own step stands either way."""
+    if to_status not in OPENS_WITH:
+        return
+    client = referral.client
+    course = TreatmentCourse.objects.filter(client=client).exclude(phase__in=CLOSED_PHASES).first()
+    try:
+        if course is None:
+            completed = (
+                TreatmentCourse.objects.filter(client=client, phase=Phase.COMPLETE)
+                .order_by("-closed_at", "-pk")
+                .first()
+            )
+            course = course_open(client=client, by=by, booster_of=completed)
+        step = Referral.Status(to_status).label.lower()
+        for phase in FOLLOWS_REFERRAL.get(to_status, ()):
+            if rules.FORWARD.get(course.phase) == phase:
+                course = course_advance(
+                    course=course,
+                    to_phase=phase,
+                    by=by,
+                    reason=f"The referral to {referral.prescriber} was {step}.",
+                )
+    except CourseError:
+        return

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import staff_required
 from integration import selectors as integration_selectors
-from kap_clinic.errors import DomainError
+from kap_clinic.errors import DomainError, add_refusal
 from patients.access import client_for_view
 from patients.courses import outcomes as outcome_selectors
 from patients.courses import selectors, services
@@ -134,7 +134,7 @@ def course_transition(request: HttpRequest, client_id: int, course_id: int) -> H
                 reason=form.cleaned_data["reason"],
             )
         except DomainError as error:
-            form.add_error(None, str(error))
+            add_refusal(form, error)
         else:
             messages.success(request, _done_message(course, to_phase))
             return redirect(_detail_url(course))

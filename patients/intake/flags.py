@@ -1,10 +1,13 @@
-"""R18 flags for prescriber review, computed from intake answers by one pure function.
+"""R18 flags for prescriber review, computed from intake answers by one pure function, and the
+facts the prescriber should know that are not flags (``information_for``).
 
 A flag is raised by a Yes *or* an Unsure answer: the software flags, the prescriber decides
 (DOMAIN.md, "the prescriber decides; the app flags"). Flags never block anything by themselves.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from patients.intake.schema import FLAG_ANSWERS, STEPS, YES, Question, get_step
 from patients.models.clients import FlagCode
@@ -35,6 +38,42 @@ def _hypertension(answers: dict) -> Evidence:
     if (values.get("bp_history") or "").strip():
         evidence.append(_evidence(step.question("bp_history"), values["bp_history"]))
     return evidence
+
+
+@dataclass(frozen=True)
+class Information:
+    """A fact from the intake shown to the prescriber for information: not an R18 flag, not a
+    contraindication."""
+
+    code: str
+    label: str
+    evidence: Evidence
+
+
+CONTROLLED_HYPERTENSION = "controlled_hypertension"
+CONTROLLED_HYPERTENSION_LABEL = "Hypertension, reported controlled (e.g. on medication)"
+
+
+def information_for(answers: dict) -> list[Information]:
+    """What the prescriber should know besides the flags. R18 flags only *uncontrolled*
+    hypertension; high blood pressure the client reports as well controlled (the question says
+    "for example with medication") raises no flag, but the prescriber still sees it."""
+    step = get_step("medical")
+    values = answers.get("medical") or {}
+    if not (values.get("high_bp") == YES and values.get("bp_controlled") == YES):
+        return []
+    evidence = [
+        _evidence(step.question("high_bp"), values["high_bp"]),
+        _evidence(step.question("bp_controlled"), values["bp_controlled"]),
+    ]
+    for key in ("bp_history", "medications"):
+        if (values.get(key) or "").strip():
+            evidence.append(_evidence(step.question(key), values[key]))
+    return [
+        Information(
+            code=CONTROLLED_HYPERTENSION, label=CONTROLLED_HYPERTENSION_LABEL, evidence=evidence
+        )
+    ]
 
 
 def flags_for(answers: dict) -> list[tuple[FlagCode, Evidence]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from patients.intake.flags import Information, flags_for, information_for
 from patients.intake.forms import completed_steps
 from patients.intake.schema import FLAG_ANSWERS, STEPS, Question, Step
 from patients.models import Client, ClientFlag, ConsentDocument, Intake
@@ -27,7 +28,10 @@ class StepAnswers:
 
 
 def answer_rows(answers: dict, *, complete: dict[str, bool] | None = None) -> list[StepAnswers]:
-    """Every step with its questions and answers, for the review pages (portal and staff)."""
+    """Every step with its questions and answers, for the review pages (portal and staff). An
+    answer is marked flagged only when its flag is raised (R18: a Yes to high blood pressure that
+    is well controlled is information, not a flag)."""
+    raised = {code for code, _ in flags_for(answers)}
     result = []
     for step in STEPS:
         values = answers.get(step.slug) or {}
@@ -41,7 +45,7 @@ def answer_rows(answers: dict, *, complete: dict[str, bool] | None = None) -> li
                         question=question,
                         value=value,
                         text=question.display(value),
-                        flagged=bool(question.flag) and value in FLAG_ANSWERS,
+                        flagged=question.flag in raised and value in FLAG_ANSWERS,
                     )
                 )
             sections.append((section.title if len(step.sections) > 1 else "", rows))
@@ -114,12 +118,15 @@ def draft_progress(*, intake: Intake, consent: ConsentDocument | None) -> Progre
 @dataclass
 class IntakeReview:
     """The staff intake page: every intake of the client (history), the one shown, its flags
-    with their evidence, and the draft in progress if any."""
+    with their evidence, what the prescriber should know that is not a flag, and the draft in
+    progress if any."""
 
     intakes: list[Intake]
     shown: Intake | None
     flags: list[ClientFlag]
     rows: list[StepAnswers] = field(default_factory=list)
+    # For the prescriber's information, not flags (R18: e.g. controlled hypertension).
+    information: list[Information] = field(default_factory=list)
     draft: Intake | None = None
     progress: Progress | None = None
 
@@ -148,6 +155,7 @@ def intake_review(*, client: Client, intake_id: int | None = None) -> IntakeRevi
         shown=shown,
         flags=flags,
         rows=answer_rows(shown.answers) if shown else [],
+        information=information_for(shown.answers) if shown else [],
         draft=draft,
         progress=draft_progress(intake=draft, consent=latest_consent()) if draft else None,
     )

@@ -148,8 +148,16 @@ class Prescription(models.Model):
         OTHER = "other", "Other"
 
     class Route(models.TextChoices):
+        """R4: the routes a prescriber may use. Only the office routes (OFFICE_ROUTES: a tablet or
+        lozenge the client self-administers by mouth) can be charted at a dosing session; IM, IV
+        and intranasal ketamine are given by the prescriber's own service."""
+
         SUBLINGUAL = "sublingual", "Sublingual"
-        ORAL = "oral", "Oral (buccal)"
+        BUCCAL = "buccal", "Buccal"
+        ORAL = "oral", "Oral (swallowed)"
+        INTRAMUSCULAR = "intramuscular", "Intramuscular (IM)"
+        INTRAVENOUS = "intravenous", "Intravenous (IV)"
+        INTRANASAL = "intranasal", "Intranasal"
 
     client = models.ForeignKey(
         "patients.Client", on_delete=models.PROTECT, related_name="prescriptions"
@@ -158,7 +166,14 @@ class Prescription(models.Model):
     prescriber = models.ForeignKey(Prescriber, on_delete=models.PROTECT, related_name="+")
     medication = models.CharField(max_length=100, default="Ketamine")
     form = models.CharField(max_length=16, choices=Form.choices, default=Form.RDT)
-    route = models.CharField(max_length=16, choices=Route.choices, default=Route.SUBLINGUAL)
+    route = models.CharField(
+        max_length=16,
+        choices=Route.choices,
+        default=Route.SUBLINGUAL,
+        help_text="Sublingual: held under the tongue. Buccal: held between the cheek and the gum. "
+        "Oral: swallowed. The dosing chart records only these three, which the client "
+        "self-administers; IM, IV and intranasal doses are given by the prescriber.",
+    )
     dose_mg = models.PositiveSmallIntegerField(
         "dose per session (mg)", validators=[MinValueValidator(1), MaxValueValidator(2000)]
     )
@@ -210,6 +225,19 @@ class Prescription(models.Model):
                 name="prescription_valid_after_received",
                 violation_error_message="'Valid until' must be on or after the date received.",
             ),
+            models.CheckConstraint(
+                condition=Q(
+                    route__in=[
+                        "sublingual",
+                        "buccal",
+                        "oral",
+                        "intramuscular",
+                        "intravenous",
+                        "intranasal",
+                    ]
+                ),
+                name="prescription_route_valid",
+            ),
             # Only one prescription in force per client.
             models.UniqueConstraint(
                 fields=["client"],
@@ -226,5 +254,17 @@ class Prescription(models.Model):
         """The prescription that started this one's authorisation (R5): itself, unless a change."""
         return self.authorisation_id or self.pk
 
+    @property
+    def charted_in_office(self) -> bool:
+        """R4: whether a dose of this prescription can be recorded on the dosing chart."""
+        return self.route in OFFICE_ROUTES
+
     def get_additional_data(self) -> dict:
         return {"client_id": self.client_id}
+
+
+# R4, R10: the routes of a dose the client self-administers at an office dosing session, the only
+# ones the dosing chart records.
+OFFICE_ROUTES = frozenset(
+    {Prescription.Route.SUBLINGUAL, Prescription.Route.BUCCAL, Prescription.Route.ORAL}
+)

@@ -12,13 +12,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts.access import client_required
-from kap_clinic.errors import DomainError
+from kap_clinic.errors import DomainError, add_refusal
 from patients.access import client_for_view
 from patients.clients import services
 from patients.clients.forms import SetPasswordForm
 from patients.intake import selectors as intake_selectors
 from patients.models import Client
 from patients.questionnaires import selectors as questionnaire_selectors
+from sessions.scheduling import selectors as scheduling_selectors
 
 
 @client_required
@@ -30,6 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
     client = client_for_view(request, own, page="Portal home")
     intake_task = intake_selectors.portal_intake_task(client=client)
     questionnaire_todo = questionnaire_selectors.portal_todo(client=client)
+    sessions = scheduling_selectors.portal_sessions(client=client)
     return render(
         request,
         "portal/home.html",
@@ -38,6 +40,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "intake_task": intake_task,
             "intake_not_started": not client.intakes.exists(),
             "questionnaire_todo": questionnaire_todo,
+            "sessions": sessions,
+            "zone": client.zone,
         },
     )
 
@@ -57,7 +61,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         except ValidationError as error:
             form.add_error("password1", error)
         except DomainError as error:
-            form.add_error(None, str(error))
+            add_refusal(form, error)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome! Your password is set. You are signed in.")

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import staff_required
-from kap_clinic.errors import DomainError
+from kap_clinic.errors import DomainError, add_refusal
 from patients.models import Prescriber
 from patients.prescribers import services
 from patients.prescribers.forms import PrescriberForm, PrescriberSearchForm
@@ -40,7 +40,7 @@ def prescriber_create(request: HttpRequest) -> HttpResponse:
         try:
             prescriber = services.prescriber_create(by=request.user, **form.cleaned_data)
         except DomainError as error:
-            form.add_error(None, str(error))
+            add_refusal(form, error)
         else:
             messages.success(request, f"{prescriber} was added to the prescribers directory.")
             return redirect("prescribers:prescriber_list")
@@ -56,7 +56,7 @@ def prescriber_edit(request: HttpRequest, prescriber_id: int) -> HttpResponse:
         try:
             services.prescriber_update(by=request.user, prescriber=prescriber, **form.cleaned_data)
         except DomainError as error:
-            form.add_error(None, str(error))
+            add_refusal(form, error)
         else:
             messages.success(request, "Changes saved.")
             return redirect("prescribers:prescriber_list")

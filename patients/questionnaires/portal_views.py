@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.access import client_required
-from kap_clinic.errors import DomainError
+from kap_clinic.errors import DomainError, add_refusal
 from patients.access import client_for_view
 from patients.models import Client
 from patients.questionnaires import scoring, selectors, services
@@ -94,7 +94,7 @@ def questionnaire_fill(request: HttpRequest, instrument: str) -> HttpResponse:
         except services.NotRequestedError:
             return _nothing_to_fill_in(request, client, definition)
         except DomainError as error:
-            form.add_error(None, str(error))
+            add_refusal(form, error)
         else:
             return redirect("portal:questionnaires:result", response_id=response.pk)
     return render(

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import staff_required
-from kap_clinic.errors import DomainError
+from kap_clinic.errors import DomainError, add_refusal
 from patients.access import client_for_view
 from patients.questionnaires import scoring, selectors, services
 from patients.questionnaires.forms import AnswersForm, RequestForm
@@ -64,7 +64,7 @@ def request_create(request: HttpRequest, client_id: int) -> HttpResponse:
                 by=request.user,
             )
         except DomainError as error:
-            form.add_error(None, str(error))
+            add_refusal(form, error)
         else:
             messages.success(
                 request,
@@ -110,7 +110,7 @@ def enter(request: HttpRequest, client_id: int, instrument: str) -> HttpResponse
                 base_url=request.build_absolute_uri("/").rstrip("/"),
             )
         except DomainError as error:
-            form.add_error(None, str(error))
+            add_refusal(form, error)
         else:
             text = f"{definition.name} saved: {response.total} ({response.band})."
             if response.item9_score:

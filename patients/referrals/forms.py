@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from kap_clinic.fields import ClinicDateField, model_formfield
 from patients.models import Prescription, Referral
+from patients.models.referrals import OFFICE_ROUTES
 from patients.referrals.selectors import active_prescribers
 from patients.referrals.services import (
     DOSE_WARN_MAX_MG,
@@ -22,6 +23,22 @@ from patients.referrals.services import (
 )
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+# R4: every route a prescriber may use, the office ones (charted at a dosing session) first.
+ROUTE_CHOICES = [
+    (
+        "Taken by mouth at the dosing session",
+        [(value, label) for value, label in Prescription.Route.choices if value in OFFICE_ROUTES],
+    ),
+    (
+        "Given by the prescriber (not charted here)",
+        [
+            (value, label)
+            for value, label in Prescription.Route.choices
+            if value not in OFFICE_ROUTES
+        ],
+    ),
+]
 
 
 def _helper(*layout) -> FormHelper:
@@ -155,6 +172,7 @@ class PrescriptionForm(forms.ModelForm):
         self.fields["min_days_between_doses"].error_messages["max_value"] = (
             f"Must be between {INTERVAL_MIN_DAYS} and {INTERVAL_MAX_DAYS} days."
         )
+        self.fields["route"].choices = ROUTE_CHOICES
         self.dose_warning = False
         dates = ["received_on", "valid_until"]
         if with_date:

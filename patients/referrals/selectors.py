@@ -10,6 +10,8 @@ from datetime import date, datetime
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from patients.intake.flags import information_for
+from patients.intake.schema import FLAG_ANSWERS, get_step
 from patients.intake.selectors import latest_submitted
 from patients.models import (
     Client,
@@ -140,7 +142,7 @@ def referral_summary(*, client: Client) -> dict:
     }
 
 
-# --- The referral packet (R18, R19, R23) --------------------------------------------------------
+# --- The referral packet (R17, R18, R19, R23) ---------------------------------------------------
 #
 # The packet is built from an explicit allow-list: only what the prescriber needs to assess the
 # client (the minimum necessary). Anything not named below never reaches the template.
@@ -153,14 +155,17 @@ def referral_summary(*, client: Client) -> dict:
 # - intake: date submitted, consent version and date signed, current medications, allergies
 #   (drug interactions), primary care provider (in-person medical check, S 000), emergency
 #   contact (safety);
-# - R18 flags with the exact questions and answers that raised them;
+# - intake history the prescriber assesses (R17, R18): psychiatric history, substance use, prior
+#   ketamine and psychedelic experience, and the client's goals (and worries), every answer of
+#   those steps with its question (PACKET_HISTORY);
+# - R18 flags with the exact questions and answers that raised them, and what the prescriber
+#   should know that is not a flag (controlled hypertension: patients.intake.flags);
 # - PHQ-9 / GAD-7 history (date, total, band, PHQ-9 item 9 positive): outcome measures (R19).
 #
 # Excluded on purpose:
 # - psychotherapy notes (R23), now and when they exist: never part of any export;
-# - the intake's free-text narratives (goals, concerns, psychiatric / substance / experience
-#   notes) except where they are the evidence for a flag: the client wrote them for the
-#   therapist, and the prescriber takes their own history at assessment;
+# - the other free-text intake answers (blood-pressure history) except where they are the
+#   evidence for a flag or an information item;
 # - individual questionnaire item answers other than item 9's flag;
 # - chaperone, portal account details, archive status, the audit trail.
 
@@ -185,7 +190,55 @@ PACKET_INTAKE_ANSWERS = {
     "medications": ("medical", "medications"),
     "allergies": ("medical", "allergies"),
 }
+# (intake step, heading, question keys) of the history sections, in the intake's order.
+PACKET_HISTORY = (
+    (
+        "psychiatric",
+        "Psychiatric history",
+        ("psychosis", "dissociative", "mania", "suicidal_thoughts", "psychiatric_notes"),
+    ),
+    (
+        "substances",
+        "Substance use",
+        ("alcohol", "drugs", "substance_use_disorder", "substance_notes"),
+    ),
+    (
+        "experience",
+        "Prior ketamine and psychedelic experience",
+        ("ketamine_before", "psychedelics_before", "experience_notes"),
+    ),
+    ("goals", "Goals for treatment", ("goals", "concerns")),
+)
 PACKET_INSTRUMENTS = (Instrument.PHQ9, Instrument.GAD7)
+
+
+@dataclass(frozen=True)
+class PacketAnswer:
+    question: str
+    answer: str  # as the client reads it; "" when not answered
+    flagged: bool  # the answer raised an R18 flag
+
+
+def _history(answers: dict, raised: set[str]) -> list[dict]:
+    """The PACKET_HISTORY sections from the intake's answers, each question with its answer."""
+    sections = []
+    for slug, heading, keys in PACKET_HISTORY:
+        step = get_step(slug)
+        assert step is not None  # PACKET_HISTORY names steps of the schema (a test checks)
+        values = answers.get(slug) or {}
+        rows = []
+        for key in keys:
+            question = step.question(key)
+            value = values.get(key)
+            rows.append(
+                PacketAnswer(
+                    question=question.label,
+                    answer=question.display(value),
+                    flagged=question.flag in raised and value in FLAG_ANSWERS,
+                )
+            )
+        sections.append({"key": slug, "heading": heading, "answers": rows})
+    return sections
 
 
 @dataclass(frozen=True)
@@ -212,6 +265,10 @@ class Packet:
     medications: str = ""
     allergies: str = ""
     flags: list[dict] = field(default_factory=list)
+    # Not flags: [{"label": ..., "evidence": [{"question": ..., "answer": ...}]}] (R18).
+    information: list[dict] = field(default_factory=list)
+    # [{"key": "psychiatric", "heading": "Psychiatric history", "answers": [PacketAnswer]}, ...]
+    history: list[dict] = field(default_factory=list)
     # [{"key": "phq9", "label": "PHQ-9 (depression)", "rows": [PacketScore, ...]}, ...]
     scores: list[dict] = field(default_factory=list)
     prepared_on: date | None = None
@@ -259,6 +316,11 @@ def referral_packet(*, client: Client, referral: Referral, prepared_by) -> Packe
         flags=[
             {"label": flag.get_code_display(), "evidence": list(flag.evidence)} for flag in flags
         ],
+        information=[
+            {"label": item.label, "evidence": list(item.evidence)}
+            for item in information_for(answers)
+        ],
+        history=_history(answers, {flag.code for flag in flags}) if intake else [],
         scores=[
             {"key": key, "label": Instrument(key).label, "rows": rows}
             for key, rows in scores.items()

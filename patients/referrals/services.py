@@ -19,6 +19,7 @@ from kap_clinic import formats
 from kap_clinic.errors import DomainError
 from patients.access import can_change_client
 from patients.models import Client, Prescriber, Prescription, Referral, ReferralTransition
+from patients.referrals.signals import referral_moved
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -110,7 +111,7 @@ def referral_create(*, client: Client, prescriber: Prescriber, reason: str, by: 
         raise ReferralError("Give the reason for referral: the prescriber reads it first.")
     try:
         with transaction.atomic():
-            return Referral.objects.create(
+            referral = Referral.objects.create(
                 client=client,
                 prescriber=prescriber,
                 referred_by=by,
@@ -118,6 +119,8 @@ def referral_create(*, client: Client, prescriber: Prescriber, reason: str, by: 
                 status=Status.DRAFT,
                 status_date=timezone.localdate(),
             )
+            referral_moved.send(sender=Referral, referral=referral, to_status=Status.DRAFT, by=by)
+            return referral
     except IntegrityError as error:
         if "referral_one_open_per_client" in str(error) or "UNIQUE" in str(error).upper():
             raise ReferralError("This client already has a referral in progress.") from error
@@ -164,6 +167,7 @@ def _record(locked: Referral, *, to_status: str, happened_on: date, reason: str,
     locked.status_date = happened_on
     locked.status_reason = reason
     locked.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
+    referral_moved.send(sender=Referral, referral=locked, to_status=to_status, by=by)
 
 
 def referral_transition(
@@ -182,12 +186,24 @@ def referral_transition(
     return locked
 
 
+def _check_choices(fields: dict) -> None:
+    """R4: the form and the route are among the recorded ones (the route is also a check
+    constraint); the page offers only these, a crafted POST gets this refusal."""
+    fields["route"] = fields.get("route") or Prescription.Route.SUBLINGUAL
+    if fields["route"] not in Prescription.Route.values:
+        raise ReferralError("Choose the route from the list (R4).")
+    fields["form"] = fields.get("form") or Prescription.Form.RDT
+    if fields["form"] not in Prescription.Form.values:
+        raise ReferralError("Choose the form of the medication from the list (R4).")
+
+
 def _check_prescription(fields: dict, *, dose_confirmed: bool) -> dict:
     unknown = set(fields) - set(PRESCRIPTION_FIELDS)
     if unknown:
         raise TypeError(f"Not prescription fields: {sorted(unknown)}")
     fields = {**fields}
     fields["medication"] = (fields.get("medication") or "Ketamine").strip() or "Ketamine"
+    _check_choices(fields)
     for name in ("dose_mg", "doses_authorised", "valid_until", "received_on"):
         if fields.get(name) in (None, ""):
             field = Prescription._meta.get_field(name)

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import staff_required
-from kap_clinic.errors import DomainError
+from kap_clinic.errors import DomainError, add_refusal
 from patients.access import client_for_view
 from patients.models import Client, Referral
 from patients.referrals import selectors, services
@@ -99,7 +99,7 @@ def referral_create(request: HttpRequest, client_id: int) -> HttpResponse:
         try:
             referral = services.referral_create(by=request.user, client=client, **form.cleaned_data)
         except DomainError as error:
-            form.add_error(None, str(error))
+            add_refusal(form, error)
         else:
             messages.success(
                 request,
@@ -171,7 +171,7 @@ def referral_transition(request: HttpRequest, client_id: int, referral_id: int) 
                 by=request.user,
             )
         except DomainError as error:
-            form.add_error(None, str(error))
+            add_refusal(form, error)
         else:
             messages.success(request, f"Referral marked as {S(to_status).label.lower()}.")
             return redirect(_detail_url(referral))
@@ -197,7 +197,7 @@ def referral_approve(request: HttpRequest, client_id: int, referral_id: int) -> 
                 **form.service_fields(),
             )
         except DomainError as error:
-            form.add_error(None, str(error))
+            add_refusal(form, error)
         else:
             messages.success(request, "Approval and prescription recorded.")
             return redirect(_detail_url(referral))
@@ -254,7 +254,7 @@ def prescription_supersede(
                 **form.service_fields(),
             )
         except DomainError as error:
-            form.add_error(None, str(error))
+            add_refusal(form, error)
         else:
             messages.success(
                 request, "New prescription recorded. The previous one is kept as history."

@@ -14,6 +14,7 @@ from accounts.models import Role, User
 from kap_clinic import formats
 from patients.access import visible_clients
 from sessions.models import Session, SessionStatus
+from sessions.scheduling.selectors import show_status, with_chart_outcome
 
 # The grid: 07:00 to 21:00 in the clinic's time zone. Sessions outside it get an extra row.
 FIRST_HOUR = 7
@@ -102,8 +103,10 @@ def calendar_sessions(
 ) -> QuerySet[Session]:
     """Sessions between ``start`` and ``end`` that ``user`` may see: a therapist's own sessions, an
     admin's for the chosen therapist or all; always only clients the user may see. One query."""
-    sessions = Session.objects.filter(
-        starts_at__lt=end, ends_at__gt=start, client__in=visible_clients(user)
+    sessions = with_chart_outcome(
+        Session.objects.filter(
+            starts_at__lt=end, ends_at__gt=start, client__in=visible_clients(user)
+        )
     ).select_related("client", "therapist")
     if user.role == Role.THERAPIST:
         sessions = sessions.filter(therapist=user)
@@ -125,7 +128,10 @@ def calendar_week(
     start = local_midnight(first)
     end = local_midnight(first + timedelta(days=days))
     entries = []
-    for session in calendar_sessions(user=user, start=start, end=end, therapist_id=therapist_id):
+    sessions = list(calendar_sessions(user=user, start=start, end=end, therapist_id=therapist_id))
+    # The status each session shows: the same words as the client's session list.
+    show_status(sessions, now=timezone.now())
+    for session in sessions:
         if session.status == SessionStatus.CANCELLED and not show_cancelled:
             continue
         entries.append(

@@ -274,10 +274,33 @@ class ReturnForm(DayForm):
         max_length=32,
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
     )
-    pickup_time = clock_field("Pickup time", required=False, now=False)
+    pickup_expected_time = clock_field(
+        "Expected pickup time",
+        required=False,
+        now=False,
+        help_text="When the chaperone is due. The time they arrive is asked at discharge.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, prefix_id="return", **kwargs)
+
+    def clean(self):
+        data = super().clean()
+        data["pickup_expected_at"] = self.at(data.get("pickup_expected_time"))
+        return data
+
+
+class DischargeForm(DayForm):
+    """R15: the client leaves with the chaperone, so discharge asks when the chaperone arrived
+    (default now). The service refuses a time in the future, or a discharge before it."""
+
+    pickup_time = clock_field(
+        "Time the chaperone arrived",
+        help_text="The client is discharged into the chaperone's care once they are here.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix_id="discharge", **kwargs)
 
     def clean(self):
         data = super().clean()

@@ -1,4 +1,4 @@
-"""The scheduling and dosing rules (R2, R3, R6, R7, R9, R11-R16) as pure functions: the
+"""The scheduling and dosing rules (R2, R3, R4, R6, R7, R9, R11-R16) as pure functions: the
 selectors gather the facts, the services and the pages ask these, so a page and a crafted POST
 get the same answer. No database access; times are aware datetimes, dates are the clinic's."""
 
@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from clinic import settings_reader
 from kap_clinic import formats
+from patients.models.referrals import OFFICE_ROUTES, Prescription
 
 if TYPE_CHECKING:
     from sessions.models import BloodPressureReading
@@ -245,18 +246,18 @@ def discharge_blockers(
     given_at: datetime | None,
     deferred: bool,
     chaperone_name: str,
-    pickup_at: datetime | None,
     discharge_at: datetime,
     thresholds: Thresholds,
 ) -> list[str]:
     """R15: not before a chaperone is recorded, and not before the minimum observation time after
-    the dose. A deferred session (no dose given) needs neither: the client was not dosed."""
+    the dose. A deferred session (no dose given) needs neither: the client was not dosed. When
+    the chaperone arrived is asked at discharge itself (pickup_problems)."""
     problems = []
     if given_at is not None:
-        if not chaperone_name.strip() or pickup_at is None:
+        if not chaperone_name.strip():
             problems.append(
-                "Record the chaperone (name and pickup time) before discharge: the client must "
-                "not leave alone or drive after a dose."
+                "Record the chaperone's name before discharge: the client must not leave alone "
+                "or drive after a dose."
             )
         earliest = given_at + thresholds.min_observation
         if discharge_at < earliest:
@@ -269,6 +270,36 @@ def discharge_blockers(
     elif not deferred:
         problems.append("The dose has not been given or deferred yet.")
     return problems
+
+
+def pickup_problems(*, pickup_at: datetime | None, discharge_at: datetime) -> list[str]:
+    """R15: the client is discharged into the care of a chaperone who is present, so the time
+    the chaperone arrived is recorded, and the discharge is not before it."""
+    if pickup_at is None:
+        return ["Enter the time the chaperone arrived to take the client home."]
+    if discharge_at < pickup_at:
+        return [
+            f"The chaperone arrived at {_clock(pickup_at)}, after the discharge time "
+            f"({_clock(discharge_at)}): discharge the client once the chaperone is here."
+        ]
+    return []
+
+
+# --- Route (R4) ----------------------------------------------------------------------------------
+
+
+def route_blocker(route: str) -> str | None:
+    """R4: the chart records a dose the client self-administers by mouth (sublingual, buccal or
+    oral); an IM, IV or intranasal prescription is given by the prescriber, not charted here."""
+    if route in OFFICE_ROUTES:
+        return None
+    label = dict(Prescription.Route.choices).get(route, route)
+    label = label[:1].lower() + label[1:]  # "intramuscular (IM)"
+    return (
+        f"The prescription's route is {label}: the dosing chart records only a dose the client "
+        "takes by mouth (sublingual, buccal or oral). An intramuscular, intravenous or "
+        "intranasal dose is given by the prescriber's service, not charted here."
+    )
 
 
 def _clock(moment: datetime) -> str:

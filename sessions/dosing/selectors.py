@@ -156,7 +156,6 @@ def chart_state(*, session: Session, now: datetime | None = None) -> ChartState:
             given_at=dose.given_at if dose else None,
             deferred=chart.outcome == DosingChart.Outcome.DEFERRED,
             chaperone_name=chart.chaperone_name,
-            pickup_at=chart.pickup_at,
             discharge_at=now,
             thresholds=thresholds,
         )
@@ -173,3 +172,18 @@ def session_for_chart(*, client, session_id: int) -> Session | None:
     if session is not None:
         session.client = client
     return session
+
+
+# How long after its booked end an open chart still counts as in progress (a long recovery).
+KEEPALIVE_AFTER_END = timedelta(hours=2)
+
+
+def chart_keeps_alive(session: Session, *, now: datetime) -> bool:
+    """R22 and the dosing day: an open chart (started, neither deferred nor discharged) of a
+    session under way keeps the therapist signed in while it is open. No query."""
+    chart = getattr(session, "dosing_chart", None)
+    return (
+        chart is not None
+        and chart.outcome == chart.Outcome.OPEN
+        and session.starts_at - timedelta(hours=1) <= now <= session.ends_at + KEEPALIVE_AFTER_END
+    )

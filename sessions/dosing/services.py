@@ -99,8 +99,9 @@ def _text(value: str, label: str, limit: int = TEXT_MAX) -> str:
 
 
 def _prescription_problems(session: Session, *, on, exclude_session_id=None) -> list[str]:
-    """R3 (approved referral, prescription in force and not expired on ``on``, doses left) and
-    R6 (the interval since the client's last dose given, in any course)."""
+    """R3 (approved referral, prescription in force and not expired on ``on``, doses left), R4
+    (an office route: sublingual, buccal or oral) and R6 (the interval since the client's last
+    dose given, in any course)."""
     # Only dosing sessions get here (_locked), and KAP sessions belong to a course (the check
     # constraint session_kap_kind_has_course).
     assert session.course is not None
@@ -112,6 +113,11 @@ def _prescription_problems(session: Session, *, on, exclude_session_id=None) -> 
         exclude_id=exclude_session_id,
     )
     problems = course_rules.prescription_blockers(prescription, today=on)
+    if prescription is not None:
+        # R4: only a dose the client self-administers by mouth is charted here.
+        route = rules.route_blocker(prescription.route)
+        if route:
+            problems.append(route)
     if prescription is not None and facts.doses_used >= prescription.doses_authorised:
         problems.append(
             f"All {prescription.doses_authorised} authorised doses have been used. The prescriber "
@@ -578,9 +584,10 @@ def chart_return_save(
     return_notes: str,
     chaperone_name: str,
     chaperone_phone: str,
-    pickup_at: datetime | None,
+    pickup_expected_at: datetime | None,
 ) -> DosingChart:
-    """R10 phase 3: processing notes and the chaperone who takes the client home (R15)."""
+    """R10 phase 3: processing notes and the chaperone who takes the client home (R15), with
+    the time they are expected. When they arrive is asked at discharge."""
     with transaction.atomic():
         locked = _locked(session, by)
         chart = _chart(locked)
@@ -588,15 +595,21 @@ def chart_return_save(
         chart.return_notes = _text(return_notes, "notes")
         chart.chaperone_name = _text(chaperone_name, "chaperone's name", 150)
         chart.chaperone_phone = _text(chaperone_phone, "chaperone's phone", 32)
-        chart.pickup_at = pickup_at
+        chart.pickup_expected_at = pickup_expected_at
         chart.save()
     return chart
 
 
-def discharge(*, session: Session, by: User, now: datetime | None = None) -> DosingChart:
-    """R15: discharge the client, not before a chaperone (name and pickup time) is recorded and
-    not before the minimum observation time after the dose. Completes the session."""
+def discharge(
+    *, session: Session, by: User, pickup_at: datetime | None, now: datetime | None = None
+) -> DosingChart:
+    """R15: discharge the client into the care of their chaperone: not before the chaperone's
+    name is recorded, not before the minimum observation time after the dose, and not before the
+    chaperone arrived (``pickup_at``: asked at discharge, never in the future). The discharge
+    time is now. Records the pickup time and completes the session."""
     now = now or timezone.now()
+    if pickup_at is not None:
+        _not_future(pickup_at, now, "time the chaperone arrived")
     with transaction.atomic():
         locked = _locked(session, by)
         chart = _chart(locked)
@@ -607,16 +620,18 @@ def discharge(*, session: Session, by: User, now: datetime | None = None) -> Dos
             raise DosingError(
                 "No dose has been given. Defer the dose instead if the client is leaving."
             )
+        if pickup_at is not None and pickup_at < locked.starts_at - timedelta(hours=1):
+            raise DosingError("The time the chaperone arrived is before the session started.")
         blockers = rules.discharge_blockers(
             given_at=dose.given_at,
             deferred=False,
             chaperone_name=chart.chaperone_name,
-            pickup_at=chart.pickup_at,
             discharge_at=now,
             thresholds=state.thresholds,
-        )
+        ) + rules.pickup_problems(pickup_at=pickup_at, discharge_at=now)
         if blockers:
             raise DosingError("Not ready for discharge: " + " ".join(blockers))
+        chart.pickup_at = pickup_at
         chart.outcome = DosingChart.Outcome.DISCHARGED
         chart.discharged_at = now
         chart.discharged_by = by

@@ -8,6 +8,7 @@ from sessions.dosing import views
 urlpatterns = [
     path("", views.dosing_chart, name="dosing_chart"),
     path("start/", views.dosing_start, name="dosing_start"),
+    path("keep-alive/", views.dosing_keepalive, name="dosing_keepalive"),
     path("preparation/", views.dosing_prepare, name="dosing_prepare"),
     path("blood-pressure/", views.dosing_bp, name="dosing_bp"),
     path("defer/", views.dosing_defer, name="dosing_defer"),

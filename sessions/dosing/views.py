@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,14 +20,21 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import staff_required
+from accounts.middleware import keep_alive
 from clinic import settings_reader
 from kap_clinic import formats
 from kap_clinic.errors import DomainError
-from patients.access import client_for_view
+from patients.access import can_change_client, client_for_view
+from patients.models import Client
 from patients.questionnaires.scoring import PHQ_GAD_CHOICES
 from patients.referrals.selectors import current_prescription
-from sessions.dosing import forms, services
-from sessions.dosing.selectors import ChartState, chart_state, session_for_chart
+from sessions.dosing import forms, rules, services
+from sessions.dosing.selectors import (
+    ChartState,
+    chart_keeps_alive,
+    chart_state,
+    session_for_chart,
+)
 from sessions.models import BloodPressureReading, DoseAdministration, PrescriberNotice, Session
 
 PAGE = "Dosing chart"
@@ -177,13 +185,14 @@ def _forms(state: ChartState, bound: dict) -> dict:
                 "return_notes": chart.return_notes,
                 "chaperone_name": chart.chaperone_name,
                 "chaperone_phone": chart.chaperone_phone,
-                "pickup_time": timezone.localtime(chart.pickup_at).time()
-                if chart.pickup_at
+                "pickup_expected_time": timezone.localtime(chart.pickup_expected_at).time()
+                if chart.pickup_expected_at
                 else None,
             }
             if chart
             else None,
         ),
+        "discharge": forms.DischargeForm(day=day, initial={"pickup_time": now}),
     }
     notices = {
         n.pk: forms.NoticeDoneForm(day=day, notice_id=n.pk) for n in state.notices if not n.done_at
@@ -241,6 +250,8 @@ def _page(
         "steps": stepper(state),
         "prescription": prescription,
         "prescription_text": prescription_text(prescription, number) if prescription else "",
+        # R4: shown before the chart is started, which refuses it (dosing_services).
+        "route_problem": rules.route_blocker(prescription.route) if prescription else None,
         "safety_answer": dict(PHQ_GAD_CHOICES).get(state.safety.item9_score)
         if state.safety
         else "",
@@ -255,6 +266,13 @@ def _page(
             "vitals": _iso(state.post_dose_vitals_due_at),
             "discharge": _iso(state.earliest_discharge_at),
         },
+        "keepalive_url": reverse(
+            "patients:sessions:dosing_keepalive",
+            kwargs={"client_id": session.client_id, "session_id": session.pk},
+        )
+        if chart_keeps_alive(session, now=state.now)
+        else "",
+        "keepalive_seconds": settings.DOSING_KEEPALIVE_SECONDS,
         "thresholds": thresholds,
         "recheck_minutes": int(thresholds.recheck_wait.total_seconds() // 60),
         "observation_text": _duration(int(thresholds.min_observation.total_seconds() // 60)),
@@ -310,6 +328,25 @@ def dosing_chart(request: HttpRequest, client_id: int, session_id: int) -> HttpR
 
 def _refused(request, session, key: str, form, error: Exception) -> HttpResponse:
     return _page(request, session, bound={key: form}, error=str(error), where=key)
+
+
+@staff_required
+@require_POST
+def dosing_keepalive(request: HttpRequest, client_id: int, session_id: int) -> HttpResponse:
+    """The open chart's ping (static/js/dosing.js, every minute while the page is visible): 204
+    and the sign-in stays alive while the session is under way (R22 otherwise: 15 idle minutes
+    would sign the therapist out mid-dose); 409 once the chart is closed, and the ping stops.
+    Shows no client data, so it records no view (the chart's own page did)."""
+    client = Client.objects.filter(pk=client_id).first()
+    if client is None or not can_change_client(request.user, client):
+        raise Http404
+    session = session_for_chart(client=client, session_id=session_id)
+    if session is None:
+        raise Http404
+    if not chart_keeps_alive(session, now=timezone.now()):
+        return HttpResponse(status=409)
+    keep_alive(request)
+    return HttpResponse(status=204)
 
 
 @staff_required
@@ -489,7 +526,7 @@ def dosing_return(request: HttpRequest, client_id: int, session_id: int) -> Http
             return_notes=data["return_notes"],
             chaperone_name=data["chaperone_name"],
             chaperone_phone=data["chaperone_phone"],
-            pickup_at=data["pickup_at"],
+            pickup_expected_at=data["pickup_expected_at"],
         )
     except DomainError as error:
         return _refused(request, session, "return", form, error)
@@ -501,11 +538,19 @@ def dosing_return(request: HttpRequest, client_id: int, session_id: int) -> Http
 @require_POST
 def dosing_discharge(request: HttpRequest, client_id: int, session_id: int) -> HttpResponse:
     session = _session(request, client_id, session_id, change=True)
+    form = forms.DischargeForm(request.POST, day=formats.clinic_date(session.starts_at))
+    if not form.is_valid():
+        return _page(request, session, bound={"discharge": form}, where="discharge")
     try:
-        services.discharge(session=session, by=request.user)
+        chart = services.discharge(
+            session=session, by=request.user, pickup_at=form.cleaned_data["pickup_at"]
+        )
     except DomainError as error:
-        return _page(request, session, error=str(error), where="discharge")
-    messages.success(request, "Discharged. The session is completed.")
+        return _refused(request, session, "discharge", form, error)
+    messages.success(
+        request,
+        f"Discharged into the care of {chart.chaperone_name}. The session is completed.",
+    )
     return _back(session, "outcome")
 
 

@@ -55,7 +55,12 @@ class DosingChart(models.Model):
     return_notes = models.TextField("return and processing", blank=True, max_length=4000)
     chaperone_name = models.CharField(max_length=150, blank=True)
     chaperone_phone = models.CharField(max_length=32, blank=True)
-    pickup_at = models.DateTimeField("pickup time", null=True, blank=True)
+    # R15: when the chaperone is expected (typed with the return notes, optional), and when they
+    # actually arrived, asked at discharge: the client is discharged into the care of a
+    # chaperone who is present, so never before ``pickup_at`` (sessions.dosing.rules). Charts
+    # discharged before migration 0005 hold the time typed with the return notes in both.
+    pickup_expected_at = models.DateTimeField("expected pickup time", null=True, blank=True)
+    pickup_at = models.DateTimeField("pickup time (the chaperone arrived)", null=True, blank=True)
     discharged_at = models.DateTimeField(null=True, blank=True)
     discharged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -4,16 +4,18 @@ given (dose_facts). Each runs a fixed number of queries."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, F, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from kap_clinic import formats
 from patients.models import Client, TreatmentCourse
 from sessions.dosing.selectors import dose_for
 from sessions.models import DoseAdministration, Session, SessionKind, SessionStatus
+from sessions.scheduling import rules
 
 
 @dataclass
@@ -22,24 +24,64 @@ class ClientSessions:
     past: list[Session]
 
 
+def with_chart_outcome(sessions: QuerySet[Session]) -> QuerySet[Session]:
+    """Each session with its dosing chart's outcome (None without a chart), in the same query:
+    what ``shown_status`` needs besides the row."""
+    return sessions.annotate(chart_outcome=F("dosing_chart__outcome"))
+
+
+def show_status(sessions: Iterable[Session], *, now: datetime) -> None:
+    """Sets ``session.shown`` (rules.ShownStatus) on sessions fetched ``with_chart_outcome``:
+    what the status badge and the calendar say. No query."""
+    for session in sessions:
+        session.shown = rules.shown_status(  # type: ignore[attr-defined]
+            status=session.status,
+            ends_at=session.ends_at,
+            chart_outcome=session.chart_outcome,  # type: ignore[attr-defined]
+            now=now,
+        )
+
+
 def client_sessions(*, client: Client, now: datetime | None = None) -> ClientSessions:
-    """The client's sessions: upcoming (soonest first) then past (latest first). One query."""
+    """The client's sessions: upcoming (scheduled and not yet ended, soonest first), then the
+    rest, past, held or cancelled (latest first), each with its shown status. One query."""
     now = now or timezone.now()
     sessions = list(
-        Session.objects.filter(client=client)
+        with_chart_outcome(Session.objects.filter(client=client))
         .select_related("therapist", "course")
         .order_by("starts_at", "id")
     )
-    upcoming = [s for s in sessions if s.ends_at >= now]
-    past = [s for s in reversed(sessions) if s.ends_at < now]
+    show_status(sessions, now=now)
+    upcoming = [s for s in sessions if s.status == SessionStatus.SCHEDULED and s.ends_at >= now]
+    chosen = {s.pk for s in upcoming}
+    past = [s for s in reversed(sessions) if s.pk not in chosen]
+    return ClientSessions(upcoming=upcoming, past=past)
+
+
+PORTAL_PAST = 5
+
+
+def portal_sessions(*, client: Client, now: datetime | None = None) -> ClientSessions:
+    """What the client's portal lists: every booked session still to come (soonest first), and
+    the last few held (latest first); cancelled ones are left out. Two queries."""
+    now = now or timezone.now()
+    own = Session.objects.filter(client=client).select_related("therapist")
+    upcoming = list(
+        own.filter(status=SessionStatus.SCHEDULED, ends_at__gte=now).order_by("starts_at", "id")
+    )
+    past = list(
+        own.filter(ends_at__lt=now)
+        .exclude(status=SessionStatus.CANCELLED)
+        .order_by("-starts_at", "-id")[:PORTAL_PAST]
+    )
     return ClientSessions(upcoming=upcoming, past=past)
 
 
 def session_for_client(*, client: Client, session_id: int) -> Session | None:
     """One of the client's sessions with what its page shows, or None (then the page is a 404:
     a session id under another client's address tells nothing). One query."""
-    return (
-        Session.objects.filter(client=client, pk=session_id)
+    session = (
+        with_chart_outcome(Session.objects.filter(client=client, pk=session_id))
         .select_related(
             "client",
             "course",
@@ -52,6 +94,9 @@ def session_for_client(*, client: Client, session_id: int) -> Session | None:
         )
         .first()
     )
+    if session is not None:
+        show_status([session], now=timezone.now())
+    return session
 
 
 @dataclass
@@ -80,6 +125,36 @@ def next_session(*, client: Client, now: datetime | None = None) -> Session | No
         .order_by("starts_at", "id")
         .first()
     )
+
+
+# --- The integration sessions of a dose (R7, R8) ------------------------------------------------
+
+
+def integrations_after_dose(*, dose: DoseAdministration) -> QuerySet[Session]:
+    """R7, R8: the integration sessions that follow ``dose``, soonest first: those linked to its
+    session, and every integration session of its course starting after the dose was given and
+    before the course's next dosing session that holds a dose, whatever it was linked to.
+
+    ``follows_dose`` is set when an integration session is booked, to the dosing session on the
+    calendar then; it goes stale when the integration session was booked before its dosing
+    session, or when that dosing session was cancelled or its dose deferred and the dose given
+    in another one. Time decides then. One query."""
+    course = Session.objects.filter(pk=dose.session_id).values("course_id")[:1]
+    next_dosing = (
+        Session.objects.filter(
+            course_id=Subquery(course), kind=SessionKind.DOSING, starts_at__gt=dose.given_at
+        )
+        .exclude(pk=dose.session_id)
+        .filter(Q(status=SessionStatus.SCHEDULED) | Q(dose__isnull=False))
+        .order_by("starts_at", "id")
+    )
+    before_next = Q(starts_at__lt=Subquery(next_dosing.values("starts_at")[:1])) | ~Exists(
+        next_dosing
+    )
+    after_the_dose = Q(course_id=Subquery(course), starts_at__gte=dose.given_at) & before_next
+    return Session.objects.filter(
+        Q(follows_dose_id=dose.session_id) | after_the_dose, kind=SessionKind.INTEGRATION
+    ).order_by("starts_at", "id")
 
 
 # --- What the dosing gates look at (R2, R3, R5, R6, R7) -------------------------------------------

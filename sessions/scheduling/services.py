@@ -25,7 +25,8 @@ from patients.models.courses import CLOSED_PHASES
 from patients.referrals.selectors import current_prescription
 from sessions.dosing import rules
 from sessions.models import Session, SessionKind, SessionStatus
-from sessions.scheduling import selectors
+from sessions.scheduling import confirmations, selectors
+from sessions.scheduling.confirmations import confirmation_queue
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -258,6 +259,7 @@ def session_schedule(
                 integration_warning_acknowledged_at=timezone.now() if acknowledged else None,
                 created_by=by,
             )
+            confirmation_queue(session=session, change=confirmations.BOOKED)
     except IntegrityError as error:
         # Two bookings of one slot at the same moment: PostgreSQL's exclusion constraint.
         if "session_no_double_booking" in str(error):
@@ -337,6 +339,7 @@ def session_reschedule(
                 locked.integration_warning_acknowledged_by = by
                 locked.integration_warning_acknowledged_at = timezone.now()
             locked.save()
+            confirmation_queue(session=locked, change=confirmations.MOVED)
     except IntegrityError as error:
         if "session_no_double_booking" in str(error):
             raise SessionError(
@@ -364,6 +367,7 @@ def session_cancel(*, session: Session, reason: str, by: User) -> Session:
         locked.status_changed_at = timezone.now()
         locked.status_changed_by = by
         locked.save()
+        confirmation_queue(session=locked, change=confirmations.CANCELLED)
     return locked
 
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import staff_required
 from kap_clinic import formats
-from kap_clinic.errors import DomainError
+from kap_clinic.errors import DomainError, add_refusal
 from patients.access import client_for_view
 from patients.models import Client
 from sessions.models import Session, SessionKind, SessionStatus
@@ -55,7 +55,7 @@ def book(request: HttpRequest, form: SessionForm, client: Client) -> Session | N
     except services.IntegrationWarning as warning:
         form.require_acknowledgement(str(warning))
     except DomainError as error:
-        form.add_error(None, str(error))
+        add_refusal(form, error)
     return None
 
 
@@ -144,7 +144,7 @@ def session_reschedule(request: HttpRequest, client_id: int, session_id: int) ->
         except services.IntegrationWarning as warning:
             form.require_acknowledgement(str(warning))
         except DomainError as error:
-            form.add_error(None, str(error))
+            add_refusal(form, error)
         else:
             local = timezone.localtime(moved.starts_at)
             messages.success(
@@ -171,7 +171,7 @@ def session_cancel(request: HttpRequest, client_id: int, session_id: int) -> Htt
                 session=session, reason=form.cleaned_data["reason"], by=request.user
             )
         except DomainError as error:
-            form.add_error(None, str(error))
+            add_refusal(form, error)
         else:
             messages.success(request, "The session was cancelled. Its time is free again.")
             return redirect(session)

@@ -11,7 +11,6 @@ from auditlog.models import LogEntry
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Field, Model, QuerySet
-from django.utils import timezone
 
 from audit.models import AccessEvent
 from kap_clinic import formats
@@ -132,7 +131,6 @@ def _display(field: Field | None, value: str, names: dict) -> str:
             moment = datetime.fromisoformat(value)
         except ValueError:
             return value
-        if timezone.is_aware(moment):
-            moment = timezone.localtime(moment)
-        return formats.day_time_24h(moment)
+        # auditlog writes datetimes in UTC, without the zone: shown in clinic time like the rest.
+        return formats.day_time(formats.clinic_time(moment))
     return value

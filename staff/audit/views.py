@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -48,5 +49,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "kinds": KINDS,
             "page": page,
             "filter_query": query.urlencode(),
+            "time_zone": settings.TIME_ZONE,
         },
     )

@@ -48,8 +48,9 @@ class ClinicSettingsForm(forms.ModelForm):
             self.add_error("reminder_days", table.BY_FIELD["reminder_days"].allowed)
         elif days:
             cleaned["reminder_days"] = ",".join(str(d) for d in table.parse_days(days))
-        signature = cleaned.get("reminder_signature")
-        cleaned["reminder_signature"] = (signature or "").strip() or None
+        for row in table.CLINIC_SETTINGS:
+            if row.kind == table.TEXT and row.field not in self.errors:
+                cleaned[row.field] = (cleaned.get(row.field) or "").strip() or None
         # R13 above R12, compared with what will apply (a saved value or the server's).
         server = settings_reader.server_values()
         for axis in ("systolic", "diastolic"):

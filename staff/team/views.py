@@ -14,7 +14,7 @@ from accounts import services
 from accounts.access import admin_required
 from accounts.forms import StaffEditForm, StaffInviteForm
 from accounts.models import STAFF_ROLES, Role, User
-from kap_clinic.errors import DomainError
+from kap_clinic.errors import DomainError, add_refusal
 from staff.team import selectors
 from staff.team import services as caseload_services
 from staff.team.forms import CaseloadReassignForm
@@ -66,7 +66,7 @@ def staff_edit(request: HttpRequest, user_id: int) -> HttpResponse:
         try:
             services.staff_update(by=request.user, user=member, **form.cleaned_data)
         except DomainError as error:
-            form.add_error(None, str(error))
+            add_refusal(form, error)
         else:
             messages.success(request, f"Saved changes to {member.get_full_name()}.")
             clients = selectors.caseload_count(therapist=member)
@@ -114,7 +114,7 @@ def staff_caseload_reassign(request: HttpRequest, user_id: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except DomainError as error:
-            form.add_error(None, str(error))
+            add_refusal(form, error)
         else:
             messages.success(
                 request,

@@ -11,6 +11,28 @@
   if (!root) {
     return;
   }
+  // R22 and the dosing day: while this chart is open and visible and its session under way, a
+  // ping every minute keeps the therapist signed in; the server answers 409 once the chart is
+  // closed (discharge, deferral, long past its end) and the ping stops.
+  var keepalive = root.dataset.keepaliveUrl;
+  if (keepalive && window.fetch) {
+    var token = document.querySelector("input[name=csrfmiddlewaretoken]");
+    var every = (parseInt(root.dataset.keepaliveSeconds, 10) || 60) * 1000;
+    var pinger = window.setInterval(function () {
+      if (document.visibilityState !== "visible") {
+        return;
+      }
+      window.fetch(keepalive, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": token ? token.value : "", "X-KAP-Keepalive": "1" },
+      }).then(function (response) {
+        if (response.status !== 204) {
+          window.clearInterval(pinger);
+        }
+      }).catch(function () {});
+    }, every);
+  }
   var serverNow = Date.parse(root.dataset.serverNow || "");
   var skew = isNaN(serverNow) ? 0 : serverNow - Date.now();
   // The clinic's UTC offset in minutes, from the ISO string ("...-05:00").

@@ -83,7 +83,7 @@ def test_therapist_books_from_an_empty_slot_of_next_week(
     page.get_by_label("Start time").fill("10:30")
     page.get_by_label("Location").fill("Room 3")
     page.get_by_role("button", name="Book the session").click()
-    summary = page.get_by_role("alert").filter(has_text="Please correct")
+    summary = page.get_by_role("alert").filter(has_text="This can't be done yet")
     expect(summary).to_contain_text("already has a psychotherapy session with Lee Wong")
     expect(page.get_by_label("Location")).to_have_value("Room 3")
     screenshot(page, "calendar-new-error")

@@ -60,19 +60,13 @@ def test_therapist_takes_a_course_to_preparation_holds_and_resumes(
     _scores(record, therapist)
     verified_staff(therapist)
 
+    # R1: the course opened with the referral and followed it to preparation (sent, approved).
+    course = record.courses.get()
     page.goto(f"/clients/{record.pk}/courses/")
     expect(page.get_by_role("heading", name="Treatment courses · Maya Patel")).to_be_visible()
-    expect(page.get_by_text("No treatment course yet.")).to_be_visible()
-    page.get_by_role("button", name="Open a treatment course").click()
-
-    expect(page.get_by_role("status").filter(has_text="Treatment course opened")).to_be_visible()
+    expect(page.get_by_text("No treatment course yet.")).to_have_count(0)
+    page.goto(f"/clients/{record.pk}/courses/{course.pk}/")
     stepper = page.get_by_role("list", name="Course phases")
-    expect(stepper.locator("[aria-current=step]")).to_contain_text("Intake")
-
-    page.get_by_role("button", name="Move to referral").click()
-    expect(page.get_by_text("The course is now in referral.")).to_be_visible()
-    page.get_by_role("button", name="Start preparation").click()
-    expect(page.get_by_text("The course is now in preparation.")).to_be_visible()
     expect(stepper.locator("[aria-current=step]")).to_contain_text("Preparation")
 
     # The numbers: prep sessions (R2), doses (R5), prescription.
@@ -86,6 +80,7 @@ def test_therapist_takes_a_course_to_preparation_holds_and_resumes(
     expect(timeline).to_contain_text("Course opened")
     expect(timeline).to_contain_text("Intake → Referral")
     expect(timeline).to_contain_text("Referral → Preparation")
+    expect(timeline).to_contain_text("was approved.")  # the move's reason: the referral's step
     expect(timeline).to_contain_text("Referral approved")
     expect(timeline).to_contain_text("Prescription received")
 

@@ -8,6 +8,7 @@ import csv
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -77,3 +78,27 @@ def test_admin_filters_and_downloads_the_csv(
         rows = list(csv.reader(handle))
     assert rows[0][0] == "Client"
     assert sorted(row[0] for row in rows[1:]) == ["AS", "MP"]
+
+
+def test_the_dashboard_fits_a_phone(phone_page: Page, verified_staff, screenshot, admin_user):
+    """390 px wide: the page itself never scrolls sideways; the wide table of courses scrolls
+    inside its own box, and the figures, filters and buttons wrap."""
+    _clinic()
+    page = phone_page
+    verified_staff(admin_user, on=page)
+    page.goto(reverse("reports:dashboard"))
+    expect(page.get_by_role("heading", name="Course progress")).to_be_visible()
+    expect(page.get_by_role("table").get_by_role("row")).to_have_count(4)
+    screenshot(page, "dashboard-phone")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    box = page.locator(".table-responsive").first
+    scroll_width, client_width = box.evaluate("box => [box.scrollWidth, box.clientWidth]")
+    assert client_width <= 390
+    assert scroll_width > client_width  # the table is wider than the phone: it scrolls in its box
+    box.scroll_into_view_if_needed()
+    alert = page.get_by_role("table").get_by_text("Self-harm answer not acknowledged")
+    assert alert.bounding_box()["x"] > 390  # the last column, out of sight to the right
+    box.evaluate("box => { box.scrollLeft = box.scrollWidth; }")
+    expect(alert).to_be_in_viewport()  # scrolled into the box, the page still 390 px wide
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "dashboard-phone-table-scrolled")

@@ -2,7 +2,8 @@
 the preparation, a first reading HIGH (148/92) → the recheck box with its countdown; five minutes
 of rest later (the live server runs in this process, so time_machine moves its clock) a recheck in
 range opens the dose; the dose, the hold timer and its end; post-dose vitals when due; an adverse
-event; the chaperone and pickup; discharge once two hours have passed. Screenshots:
+event; the chaperone and the expected pickup; discharge, with the time the chaperone arrived, once
+two hours have passed. Screenshots:
 tests/screenshots/dosing-*.png."""
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ def test_therapist_runs_a_dosing_session(
         back.get_by_label("Return and processing notes").fill(
             "Spoke about her father; grounded with tea and crackers."
         )
-        back.get_by_label("Pickup time").fill("12:30")
+        back.get_by_label("Expected pickup time").fill("12:30")
         back.get_by_role("button", name="Save return notes and chaperone").click()
         expect(page.get_by_text("Return notes and chaperone saved.")).to_be_visible()
         discharge = page.get_by_role("button", name="Discharge the client")
@@ -190,6 +191,10 @@ def test_therapist_runs_a_dosing_session(
         vitals.get_by_label("Before discharge").check()
         _fill_reading(page, 126, 80, 72, form=vitals)
         expect(discharge).to_be_enabled()
+        expect(page.locator("#discharge")).to_contain_text("is expected at 12:30 PM")
+        # R15: the chaperone is here (the field starts at the current time): discharge.
+        arrived = page.locator("#discharge").get_by_label("Time the chaperone arrived")
+        expect(arrived).not_to_have_value("")
         discharge.click()
         expect(page.get_by_role("heading", name=re.compile(r"^Discharged at"))).to_be_visible()
         expect(page.locator("main form")).to_have_count(0)  # read-only

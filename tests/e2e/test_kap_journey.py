@@ -19,8 +19,7 @@ import time_machine
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from patients.courses.services import course_advance, course_open
-from patients.models import Phase
+from patients.models import Phase, TreatmentCourse
 from sessions.models import DosingChart, Session, SessionKind, SessionStatus
 from tests import factories
 from tests.factories_intake import submitted_intake
@@ -87,9 +86,9 @@ def test_therapist_runs_the_whole_kap_journey(page: Page, verified_staff, screen
             doses_authorised=6,
             min_days_between_doses=MIN_DAYS_BETWEEN_DOSES,
         )
-        course = course_open(client=record, by=therapist)
-        course = course_advance(course=course, to_phase=Phase.REFERRAL, by=therapist)
-        course = course_advance(course=course, to_phase=Phase.PREPARATION, by=therapist)
+        # R1: the course opened with the referral and followed it to preparation.
+        course = TreatmentCourse.objects.get(client=record)
+        assert course.phase == Phase.PREPARATION
         verified_staff(therapist)
 
         # 1. Three preparation sessions on the past three days, booked through the form (a past
@@ -128,11 +127,12 @@ def test_therapist_runs_the_whole_kap_journey(page: Page, verified_staff, screen
         # 2. R2: a dosing session while only two preparation sessions are completed is refused,
         # with the reason, and nothing typed is lost.
         _fill_booking(page, kind="Dosing", day=today, start="09:00", location="Room 3")
-        refusal = page.get_by_role("alert").filter(has_text="Please correct")
-        expect(refusal).to_contain_text("Nothing you typed has been lost.")
+        refusal = page.get_by_role("alert").filter(has_text="This can't be done yet")
         expect(refusal).to_contain_text(
             "Dosing needs at least 3 completed preparation sessions (2 so far)."
         )
+        expect(refusal).to_contain_text("What you typed is still in the form.")
+        expect(page.get_by_role("alert").filter(has_text="Please correct")).to_have_count(0)
         expect(page.get_by_label("Kind of session")).to_have_value("dosing")
         expect(page.get_by_label("Date")).to_have_value(today.isoformat())
         expect(page.get_by_label("Start time")).to_have_value("09:00")

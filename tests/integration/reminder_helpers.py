@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 import time_machine
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from integration.models import IntegrationReminder, ReminderKind
+from outbox.models import OutboxMessage
 from patients.models import Client
 from sessions.models import DoseAdministration, Session, SessionKind
 from sessions.scheduling.services import session_schedule
@@ -44,13 +46,20 @@ def therapist_row(dose: DoseAdministration) -> IntegrationReminder:
 
 def book_integration(dose: DoseAdministration, *, starts_at: datetime) -> Session:
     """The integration session after ``dose``, booked through session_schedule (which links it
-    to the dose it follows), by the therapist, while the clock is at the booking moment."""
+    to the dose it follows), by the therapist, while the clock is at the booking moment. Its
+    booking confirmation to the client (sessions.scheduling.confirmations) is taken as sent then:
+    these tests count the reminders (tests/sessions/test_confirmations.py has the
+    confirmations)."""
     session = dose.session
     with time_machine.travel(starts_at - timedelta(days=1), tick=False):
-        return session_schedule(
+        booked = session_schedule(
             client=session.client,
             kind=SessionKind.INTEGRATION,
             starts_at=starts_at,
             by=session.therapist,
             location="Room 2",
         )
+        OutboxMessage.objects.filter(topic=f"session:{booked.pk}").update(
+            status="sent", sent_at=timezone.now()
+        )
+    return booked

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import smtplib
 import time
+from datetime import UTC, datetime
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -308,3 +309,26 @@ def test_alerts_page_query_count_is_constant(client, therapist, admin_user, role
     assert response.content.decode().count("Acknowledge<span") == 8
     assert len(small) == len(large), [q["sql"] for q in large]
     print(f"alerts page ({role}): {len(large)} queries")
+
+
+def test_the_alerts_page_writes_times_as_every_other_page_does(client, client_record, therapist):
+    # 23:36 UTC on Mar 5, 2026 is 6:36 PM in the clinic's zone (New York, standard time): the page
+    # said "Mar 5, 23:36" (24-hour) where every other page says "6:36 PM".
+    open_alert = Alert.objects.create(
+        kind=Alert.Kind.PHQ9_ITEM9, client=client_record, recipient=therapist
+    )
+    done = Alert.objects.create(
+        kind=Alert.Kind.PHQ9_ITEM9,
+        client=client_record,
+        recipient=therapist,
+        acknowledged_by=therapist,
+        acknowledged_at=datetime(2026, 3, 6, 14, 5, tzinfo=UTC),
+    )
+    raised = datetime(2026, 3, 5, 23, 36, tzinfo=UTC)
+    Alert.objects.filter(pk__in=[open_alert.pk, done.pk]).update(created_at=raised)
+    sign_in(client, therapist)
+    page = client.get(ALERTS).content.decode()
+    assert "Raised Mar 5, 6:36 PM" in page
+    assert "Mar 6, 9:05 AM by Sam Rivera" in page
+    assert "23:36" not in page
+    assert "18:36" not in page

@@ -268,7 +268,7 @@ def test_time_zone_is_a_list_with_the_clinics_first_then_common_then_all(client,
         select.index('<optgroup label="Common time zones">')
     )
     assert '<option value="America/Los_Angeles">US Pacific (Los Angeles)</option>' in select
-    assert select.index("Common time zones") < select.index('<optgroup label="All time zones">')
+    assert select.index("Common time zones") < select.index('<optgroup label="Other time zones">')
     assert '<option value="Asia/Kolkata">Asia/Kolkata</option>' in select
 
 
@@ -306,6 +306,78 @@ def test_a_bad_time_zone_is_refused_clearly_and_the_typing_kept(client, therapis
     assert "“Mars/Olympus_Mons” is not a time zone we know" in body
     assert 'value="Diaz"' in body
     assert not Client.objects.exists()
+
+
+def _zone_groups(form):
+    """The time-zone select as {group: [values]}; the blank choice under ""."""
+    groups = {}
+    for value, label in form.fields["time_zone"].choices:
+        if isinstance(label, list | tuple):
+            groups[value] = [name for name, _label in label]
+        else:
+            groups.setdefault("", []).append(value)
+    return groups
+
+
+def test_the_time_zone_list_has_canonical_zones_only(client, therapist):
+    sign_in(client, therapist)
+    groups = _zone_groups(client.get(NEW).context["form"])
+    offered = groups["Common time zones"] + groups["Other time zones"]
+    assert len(offered) == len(set(offered))  # each zone once
+    # Legacy aliases (tzdata's 'backward' links) are not offered: their canonical names are.
+    for alias in ("Asia/Calcutta", "US/Eastern", "US/Pacific", "Canada/Eastern", "GB", "EST5EDT"):
+        assert alias not in offered
+    for canonical in ("Asia/Kolkata", "America/New_York", "Europe/London", "Europe/Stockholm"):
+        assert canonical in offered
+    assert 350 < len(offered) < 450  # one name per country's zone, not 600 with every alias
+
+
+def test_the_clinics_zone_then_us_and_canada_then_the_rest_a_to_z(client, therapist, settings):
+    settings.TIME_ZONE = "America/Chicago"
+    sign_in(client, therapist)
+    groups = _zone_groups(client.get(NEW).context["form"])
+    assert groups[""] == [""]  # blank: the clinic's zone, whatever it becomes
+    common = groups["Common time zones"]
+    assert common[0] == "America/Chicago"
+    assert {"America/New_York", "America/Los_Angeles", "America/Toronto", "America/Vancouver"} <= (
+        set(common)
+    )
+    assert all(zone.startswith(("America/", "Pacific/Honolulu")) for zone in common)
+    rest = groups["Other time zones"]
+    assert rest == sorted(rest)
+    assert not set(rest) & set(common)
+
+
+def test_a_legacy_time_zone_on_file_still_shows_and_saves(client, therapist):
+    record = factories.ClientFactory(primary_therapist=therapist, time_zone="Asia/Calcutta")
+    record.full_clean()  # the old name is still a valid value on file
+    sign_in(client, therapist)
+    edit = reverse("patients:client_edit", kwargs={"client_id": record.pk})
+    response = client.get(edit)
+    assert '<option value="Asia/Kolkata" selected>' in response.content.decode()
+    form = response.context["form"]
+    data = {name: form.initial.get(name) or "" for name in form.fields}
+    assert client.post(edit, data).status_code == 302
+    record.refresh_from_db()
+    assert record.time_zone == "Asia/Kolkata"  # the same zone, by its current name
+    # A post with the old name (an old bookmark, a script) is the same zone too.
+    data["time_zone"] = "US/Pacific"
+    assert client.post(edit, data).status_code == 302
+    record.refresh_from_db()
+    assert record.time_zone == "America/Los_Angeles"
+
+
+def test_a_zone_on_file_outside_the_list_is_kept(client, therapist):
+    record = factories.ClientFactory(primary_therapist=therapist, time_zone="Etc/GMT+5")
+    sign_in(client, therapist)
+    edit = reverse("patients:client_edit", kwargs={"client_id": record.pk})
+    response = client.get(edit)
+    assert '<option value="Etc/GMT+5" selected>' in response.content.decode()
+    form = response.context["form"]
+    data = {name: form.initial.get(name) or "" for name in form.fields}
+    assert client.post(edit, data).status_code == 302
+    record.refresh_from_db()
+    assert record.time_zone == "Etc/GMT+5"
 
 
 def test_the_model_refuses_a_bad_time_zone_too(therapist):

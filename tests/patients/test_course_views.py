@@ -202,30 +202,43 @@ def test_forward_step_through_the_page(as_user, therapist, ready_client):
     assert course.phase == Phase.REFERRAL
 
 
+REFUSED = "This can't be done yet:"  # a rule said no (the service): nothing to correct
+TO_CORRECT = "Please correct 1 problem below."  # the form's own check: a field to fix
+
+
 @pytest.mark.parametrize(
-    ("start", "post", "message"),
+    ("start", "post", "message", "heading"),
     [
-        (Phase.INTAKE, {"to_phase": "dosing"}, "The next phase is referral."),
-        (Phase.PREPARATION, {"to_phase": "dosing"}, R2_MESSAGE),
-        (Phase.REFERRAL, {"to_phase": "intake"}, "cannot move to intake"),
-        (Phase.COMPLETE, {"to_phase": "dosing"}, "can no longer change"),
-        (Phase.INTAKE, {"to_phase": "on_hold"}, "Give a reason for putting the course on hold."),
+        (Phase.INTAKE, {"to_phase": "dosing"}, "The next phase is referral.", REFUSED),
+        (Phase.PREPARATION, {"to_phase": "dosing"}, R2_MESSAGE, REFUSED),
+        (Phase.REFERRAL, {"to_phase": "intake"}, "cannot move to intake", REFUSED),
+        (Phase.COMPLETE, {"to_phase": "dosing"}, "can no longer change", REFUSED),
+        (
+            Phase.INTAKE,
+            {"to_phase": "on_hold"},
+            "Give a reason for putting the course on hold.",
+            TO_CORRECT,
+        ),
         (
             Phase.DOSING,
             {"to_phase": "discontinued", "reason": "Stopping"},
             "Tick the box to confirm the course ends.",
+            TO_CORRECT,
         ),
-        (Phase.INTAKE, {"to_phase": "launched"}, "Select a valid choice"),
+        (Phase.INTAKE, {"to_phase": "launched"}, "Select a valid choice", TO_CORRECT),
     ],
 )
 def test_crafted_posts_are_refused_and_change_nothing(
-    as_user, therapist, ready_client, start, post, message
+    as_user, therapist, ready_client, start, post, message, heading
 ):
     course = make_course(ready_client, start)
     response = as_user(therapist).post(url("transition", course), post)
     assert response.status_code == 200
     assert message in text(response)
-    assert "Please correct" in text(response)
+    page = words(response)
+    assert heading in page
+    assert ("Please correct" in page) == (heading == TO_CORRECT)
+    assert ("This can't be done" in page) == (heading == REFUSED)
     course.refresh_from_db()
     assert course.phase == start
     assert not CourseTransition.objects.filter(course=course).exists()
@@ -447,6 +460,33 @@ def test_handoff_lists_doses_readings_events_and_integration_without_private_not
     # R23: psychotherapy notes never reach the hand-off; nor the chart's own free text.
     assert "Private process note" not in page
     assert "To be kinder to myself" not in page
+    # R15: this dose's chart was never closed.
+    assert "<td>Not discharged yet</td>" in page
+
+
+def test_handoff_gives_the_discharge_of_each_dose(as_user, therapist):
+    """R15: for each dose, when the client was discharged, into whose care, and when the
+    chaperone arrived."""
+    at = MORNING + timedelta(minutes=30)
+    with time_machine.travel(MORNING, tick=False) as clock:
+        session = dosing_ready_session(therapist=therapist)
+        give_dose(session, at=at)
+        dosing_services.chart_return_save(
+            session=session,
+            by=therapist,
+            return_notes="Private: talked about the lake house",
+            chaperone_name="Ravi Patel",
+            chaperone_phone="+1 555 201 7777",
+            pickup_expected_at=at + timedelta(hours=2, minutes=15),
+        )
+        clock.move_to(at + timedelta(hours=2, minutes=20))
+        dosing_services.discharge(
+            session=session, by=therapist, pickup_at=at + timedelta(hours=2, minutes=10)
+        )
+        page = text(as_user(therapist).get(url("handoff", session.course)))
+    assert '<th scope="col">Discharge</th>' in page
+    assert "<td>11:50 AM into the care of Ravi Patel; chaperone arrived 11:40 AM</td>" in page
+    assert "talked about the lake house" not in page  # the chart's free text stays out (R23)
 
 
 def test_selector_query_counts_with_doses_match_their_docstrings(therapist):

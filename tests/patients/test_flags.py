@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from patients.intake.flags import flags_for
+from patients.intake.flags import flags_for, information_for
 from patients.intake.schema import STEPS
 from patients.models.clients import FlagCode
 from tests.factories_intake import POST_BY_STEP
@@ -116,3 +116,36 @@ def test_an_unknown_answer_raises_nothing():
     answers = all_no()
     answers["medical"]["liver"] = "YES!"
     assert flags_for(answers) == []
+
+
+# --- Information that is not a flag (R18: controlled hypertension) ------------------------------
+
+
+def test_controlled_hypertension_is_information_not_a_flag():
+    answers = all_no()
+    answers["medical"].update(
+        high_bp="yes", bp_controlled="yes", bp_history="", medications="Lisinopril 10 mg"
+    )
+    assert FlagCode.HYPERTENSION not in dict(flags_for(answers))
+    [item] = information_for(answers)
+    assert item.label == "Hypertension, reported controlled (e.g. on medication)"
+    assert item.evidence == [
+        {"question": "Have you ever been told you have high blood pressure?", "answer": "Yes"},
+        {
+            "question": "If Yes or Unsure: is your blood pressure well controlled now, for "
+            "example with medication?",
+            "answer": "Yes",
+        },
+        {"question": "Current medications and supplements", "answer": "Lisinopril 10 mg"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("high_bp", "controlled"),
+    [("no", ""), ("no", "yes"), ("yes", "no"), ("yes", "unsure"), ("yes", ""), ("unsure", "yes")],
+)
+def test_only_controlled_hypertension_is_information(high_bp, controlled):
+    # The uncontrolled or unsure cases are the R18 flag instead (above); none is both.
+    answers = all_no()
+    answers["medical"].update(high_bp=high_bp, bp_controlled=controlled)
+    assert information_for(answers) == []

@@ -3,9 +3,12 @@ Anonymous users and wrong roles on every URL are covered by tests/test_urls_by_r
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from auditlog.models import LogEntry
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -108,8 +111,35 @@ def test_autosave_answers_with_a_status(portal, client_record):
     portal.post(START)
     response = portal.post(autosave_url("goals"), {"goals": "Sleep bet"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
-    assert "Draft saved at" in response.content.decode()
+    assert re.search(r"Saved at \d{1,2}:\d\d [AP]M", response.content.decode())
     assert client_record.intakes.get().answers["goals"]["goals"] == "Sleep bet"
+
+
+def test_a_step_says_nothing_is_saved_before_anything_is(portal, client_record):
+    # The status said "Draft saved at ..." on a step's first load (the time of another step's
+    # save), before anything on it had been saved; the script says "Saving…", then the server
+    # "Saved at ...".
+    portal.post(START)
+    portal.post(autosave_url("about"), {"pronouns": "she/her"}, HTTP_HX_REQUEST="true")
+    page = portal.get(step_url("contacts")).content.decode()
+    status = re.search(r'<p id="autosave-status"[^>]*>(.*?)</p>', page, re.S)
+    assert status is not None
+    assert status.group(1).strip() == ""
+    assert "Draft saved" not in page
+
+
+def test_the_save_sent_as_the_page_goes_passes_the_csrf_check(client_record):
+    # fetch(keepalive) / sendBeacon post the form as it is, its CSRF token in the body.
+    consent()
+    browser = Client(enforce_csrf_checks=True)
+    sign_in(browser, client_record.user)
+    services.intake_start(client=client_record, by=client_record.user)
+    page = browser.get(step_url("goals")).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    assert browser.post(autosave_url("goals"), {"goals": "Rest"}).status_code == 403
+    response = browser.post(autosave_url("goals"), {"goals": "Rest", "csrfmiddlewaretoken": token})
+    assert response.status_code == 200
+    assert client_record.intakes.get().answers["goals"]["goals"] == "Rest"
 
 
 def test_control_characters_never_lose_the_draft(portal, client_record):
@@ -327,6 +357,49 @@ def test_amendment_history_keeps_the_original_viewable(client, therapist, flagge
     assert "Earlier version" in old
     assert "Liver disease" in old
     assert "Superseded by a later version" in old
+
+
+def test_controlled_hypertension_is_shown_for_information_not_as_a_flag(
+    client, therapist, client_record
+):
+    """R18: only uncontrolled hypertension is a flag; controlled hypertension on medication is
+    information for the prescriber, and its answer is not marked as a flagged answer."""
+    submitted_intake(
+        client_record,
+        overrides={
+            "medical": {
+                "high_bp": "yes",
+                "bp_controlled": "yes",
+                "medications": "Amlodipine 5 mg daily",
+            }
+        },
+    )
+    sign_in(client, therapist)
+    page = client.get(staff_url(client_record)).content.decode()
+    flags = page.split('id="flags-heading"')[1].split("</section>")[0]
+    assert '<span class="badge text-bg-secondary">0</span>' in flags
+    assert "No flags raised." in flags
+    assert "Hypertension" not in flags
+    information = page.split('id="information-heading"')[1].split("</section>")[0]
+    assert "For the prescriber's information" in information
+    assert "Not a flag and not a contraindication" in information
+    assert "Hypertension, reported controlled (e.g. on medication)" in information
+    assert "Amlodipine 5 mg daily" in information
+    assert "intake-flagged" not in page  # no answer marked as raising a flag
+    assert "Flagged answer:" not in page
+
+
+def test_uncontrolled_hypertension_stays_a_flag_with_no_information_box(
+    client, therapist, client_record
+):
+    submitted_intake(
+        client_record, overrides={"medical": {"high_bp": "yes", "bp_controlled": "no"}}
+    )
+    sign_in(client, therapist)
+    page = client.get(staff_url(client_record)).content.decode()
+    assert "Uncontrolled high blood pressure" in page
+    assert 'id="information-heading"' not in page
+    assert "Flagged answer:" in page
 
 
 def test_client_record_shows_the_intake_summary(client, therapist, flagged, client_record):

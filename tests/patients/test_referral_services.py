@@ -221,6 +221,37 @@ def test_approval_creates_the_prescription(client_record, therapist):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "route", ["sublingual", "buccal", "oral", "intramuscular", "intravenous", "intranasal"]
+)
+def test_r4_each_route_is_recorded_as_itself(client_record, therapist, route):
+    """R4: sublingual, buccal and oral (swallowed) are separate routes; IM, IV and intranasal
+    exist (a prescriber may use them) and are recorded too, though the dosing chart refuses
+    them (sessions.dosing)."""
+    referral = ReferralFactory(client=client_record, status=S.SENT)
+    prescription = svc.referral_approve(
+        referral=referral, happened_on=today(), by=therapist, route=route, **rx_fields()
+    )
+    prescription.refresh_from_db()
+    assert prescription.route == route
+    assert prescription.charted_in_office is (route in ("sublingual", "buccal", "oral"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", ["oral_buccal", "Oral (buccal)", "IM"])
+def test_r4_an_unknown_route_is_refused_by_the_service_and_the_database(
+    client_record, therapist, route
+):
+    referral = ReferralFactory(client=client_record, status=S.SENT)
+    with pytest.raises(svc.ReferralError, match="Choose the route from the list"):
+        svc.referral_approve(
+            referral=referral, happened_on=today(), by=therapist, route=route, **rx_fields()
+        )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PrescriptionFactory(referral__client=client_record, route=route)
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("dose", [10, 24, 401, 800])
 def test_out_of_range_dose_needs_confirmation(dose, client_record, therapist):
     """R4: warn outside 25–400 mg; the prescriber decides, so confirming is enough."""

@@ -218,6 +218,41 @@ def test_approval_creates_the_prescription(as_user, therapist, client_record):
 
 
 @pytest.mark.django_db
+def test_r4_the_approval_form_offers_every_route_apart_from_the_office_ones(
+    as_user, therapist, client_record
+):
+    referral = ReferralFactory(client=client_record, status=S.SENT)
+    browser = as_user(therapist)
+    page = browser.get(url("referral_approve", referral)).content.decode()
+    office = page.split('<optgroup label="Taken by mouth at the dosing session">')[1]
+    office, injected = office.split('<optgroup label="Given by the prescriber (not charted here)">')
+    for value, label in (
+        ("sublingual", "Sublingual"),
+        ("buccal", "Buccal"),
+        ("oral", "Oral (swallowed)"),
+    ):
+        assert f'<option value="{value}"' in office, value
+        assert label in office, label
+    for value in ("intramuscular", "intravenous", "intranasal"):
+        assert f'<option value="{value}"' in injected.split("</optgroup>")[0], value
+    assert "Oral (buccal)" not in page
+    response = browser.post(url("referral_approve", referral), rx_post(route="buccal"))
+    assert response.status_code == 302
+    assert Prescription.objects.get().route == "buccal"
+
+
+@pytest.mark.django_db
+def test_r4_the_old_merged_route_is_refused_by_the_form(as_user, therapist, client_record):
+    referral = ReferralFactory(client=client_record, status=S.SENT)
+    response = as_user(therapist).post(
+        url("referral_approve", referral), rx_post(route="oral_buccal")
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not Prescription.objects.exists()
+
+
+@pytest.mark.django_db
 def test_out_of_range_dose_needs_the_box_ticked(as_user, therapist, client_record):
     referral = ReferralFactory(client=client_record, status=S.SENT)
     browser = as_user(therapist)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from patients.models import QuestionnaireResponse
 from sessions.models import DosingChart, Session
 from tests.factories_integration import dose_for
-from tests.factories_sessions import SessionFactory, course_for
+from tests.factories_sessions import SessionFactory, course_for, dose_given
 
 
 def integration_after(dose, *, after: timedelta, status: str = "completed", **fields) -> Session:
@@ -54,3 +54,18 @@ def deferred(client, *, at: datetime | None = None, reason: str = "bp_high") -> 
         deferral_reason=reason,
         created_by=client.primary_therapist,
     )
+
+
+def undischarged(client, *, at: datetime) -> DosingChart:
+    """A dosing session at ``at`` whose dose was given and whose chart is still open: no discharge
+    recorded (R10, R15)."""
+    if not client.prescriptions.exists():
+        dose_for(client, given_at=at - timedelta(days=20))
+    session = SessionFactory(client=client, course=course_for(client), kind="dosing", starts_at=at)
+    chart = DosingChart.objects.create(
+        session=session,
+        prescription=client.prescriptions.first(),
+        created_by=client.primary_therapist,
+    )
+    dose_given(session, given_at=at + timedelta(minutes=20))
+    return chart

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from kap_clinic import formats
 from patients.models import Alert, Phase, Referral
 from reports import selectors
 from reports.selectors import Filters
@@ -15,7 +16,7 @@ from tests import factories
 from tests.factories_integration import IntegrationReminderFactory, dose_for, shape
 from tests.factories_referrals import PrescriptionFactory, ReferralFactory
 from tests.factories_sessions import SessionFactory, course_for
-from tests.reports.helpers import deferred, integration_after, score
+from tests.reports.helpers import deferred, integration_after, score, undischarged
 
 pytestmark = pytest.mark.django_db
 
@@ -107,6 +108,9 @@ def test_each_alert_and_the_alert_filter(admin_user, therapist):
         recipient=therapist,
         acknowledged_at=timezone.now(),
     )
+    # R10, R15: dosed on an earlier day and never discharged; today's may still be in the room.
+    undischarged(clients["undischarged"], at=timezone.now() - timedelta(days=1))
+    undischarged(quiet, at=formats.day_start(today))
     deferred(clients["deferred"], at=timezone.now() - timedelta(days=29))
     deferred(quiet, at=timezone.now() - timedelta(days=31))
     reminder = IntegrationReminderFactory(dose=dose_for(clients["reminder_failed"]))

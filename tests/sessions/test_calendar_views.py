@@ -338,8 +338,9 @@ def test_new_keeps_the_input_on_a_refusal(as_user, therapist, client_record):
         },
     )
     page = words(response)
-    assert "Maya Patel has no active treatment course" in page
-    assert "Nothing you typed has been lost." in page
+    assert "This can't be done yet: Maya Patel has no active treatment course" in page
+    assert "What you typed is still in the form." in page
+    assert "Please correct" not in page
     assert 'value="Room 4"' in response.content.decode()
     assert not Session.objects.exists()
 

@@ -430,6 +430,36 @@ def test_r3_r4_a_renewal_after_the_chart_started_is_the_prescription_the_dose_us
     assert not old.doses.exists()
 
 
+@pytest.mark.parametrize("route", ["intramuscular", "intravenous", "intranasal"])
+def test_r4_a_chart_is_not_started_for_a_route_the_office_does_not_chart(session, route):
+    Prescription.objects.filter(pk=_prescription(session).pk).update(route=route)
+    with pytest.raises(DosingError, match="the dosing chart records only a dose the client takes"):
+        dosing.chart_open(session=session, by=session.therapist, now=PREPARED)
+    assert not DosingChart.objects.exists()
+
+
+@pytest.mark.parametrize("route", ["sublingual", "buccal", "oral"])
+def test_r4_office_routes_are_charted(prepared, route):
+    Prescription.objects.filter(pk=_prescription(prepared).pk).update(route=route)
+    bp(prepared, 120, 80, at=T0)
+    assert dose(prepared, at=T0 + timedelta(minutes=5)).prescription.route == route
+
+
+def test_r4_an_im_prescription_recorded_after_the_chart_started_refuses_the_dose(prepared):
+    """The service checks the route of the prescription in force at the dose, whatever the page
+    showed when the chart was started (a crafted POST gets the same refusal)."""
+    referral_services.prescription_supersede(
+        prescription=_prescription(prepared),
+        by=prepared.therapist,
+        kind="change",
+        route="intramuscular",
+    )
+    bp(prepared, 120, 80, at=T0)
+    with pytest.raises(DosingError, match=r"route is intramuscular \(IM\): the dosing chart"):
+        dose(prepared, at=T0 + timedelta(minutes=5))
+    assert not DoseAdministration.objects.exists()
+
+
 def _second_session_on(client_record, first, days: int) -> Session:
     """A dosing session ``days`` after the first dose, written directly (the scheduling service
     would refuse 13 days: this tests the check on the day itself)."""
@@ -684,15 +714,20 @@ def dosed(prepared):
 GIVEN = T0 + timedelta(minutes=5)
 
 
-def _return(session, *, name="Ravi Patel", pickup=GIVEN + timedelta(hours=2)):
+def _return(session, *, name="Ravi Patel", expected=GIVEN + timedelta(hours=2)):
     dosing.chart_return_save(
         session=session,
         by=session.therapist,
         return_notes="",
         chaperone_name=name,
         chaperone_phone="+1 555 201 7777",
-        pickup_at=pickup,
+        pickup_expected_at=expected,
     )
+
+
+def _discharge(session, *, at, pickup=None):
+    """Discharge at ``at``; the chaperone arrived at ``pickup`` (default: ``at``)."""
+    return dosing.discharge(session=session, by=session.therapist, pickup_at=pickup or at, now=at)
 
 
 def test_r14_post_dose_reading_before_the_dose_is_refused(prepared):
@@ -753,36 +788,81 @@ def test_r10_no_deferral_after_the_dose(dosed):
 
 def test_r15_discharge_refused_without_the_chaperone_name(dosed):
     _return(dosed, name="")
-    with pytest.raises(DosingError, match="Record the chaperone"):
-        dosing.discharge(session=dosed, by=dosed.therapist, now=GIVEN + timedelta(hours=2))
+    with pytest.raises(DosingError, match="Record the chaperone's name"):
+        _discharge(dosed, at=GIVEN + timedelta(hours=2))
 
 
-def test_r15_discharge_refused_without_the_pickup_time(dosed):
-    _return(dosed, pickup=None)
-    with pytest.raises(DosingError, match="Record the chaperone"):
-        dosing.discharge(session=dosed, by=dosed.therapist, now=GIVEN + timedelta(hours=2))
+def test_r15_discharge_refused_without_the_time_the_chaperone_arrived(dosed):
+    _return(dosed)
+    with pytest.raises(DosingError, match="Enter the time the chaperone arrived"):
+        dosing.discharge(
+            session=dosed, by=dosed.therapist, pickup_at=None, now=GIVEN + timedelta(hours=2)
+        )
+    assert chart(dosed).outcome == DosingChart.Outcome.OPEN
+
+
+def test_r15_discharge_refused_before_the_chaperone_arrived(dosed):
+    """The issue: discharged "into the care of" a chaperone due fifteen minutes later."""
+    _return(dosed, expected=GIVEN + timedelta(hours=2, minutes=15))
+    at = GIVEN + timedelta(hours=2)
+    # 11:21 is one minute ahead of the discharge: within the clock-skew allowance, so refused by
+    # R15 itself rather than as a time in the future.
+    refused = r"The chaperone arrived at 11:21 AM, after the discharge time \(11:20 AM\)"
+    with pytest.raises(DosingError, match=refused):
+        _discharge(dosed, at=at, pickup=at + timedelta(minutes=1))
+    kept = chart(dosed)
+    assert (kept.outcome, kept.pickup_at, kept.discharged_at) == (
+        DosingChart.Outcome.OPEN,
+        None,
+        None,
+    )
+
+
+def test_r15_a_pickup_time_in_the_future_is_refused(dosed):
+    _return(dosed, expected=GIVEN + timedelta(hours=2, minutes=15))
+    at = GIVEN + timedelta(hours=2)
+    with pytest.raises(DosingError, match=r"The time the chaperone arrived \(11:35 AM\) is in the"):
+        _discharge(dosed, at=at, pickup=at + timedelta(minutes=15))
+    assert chart(dosed).outcome == DosingChart.Outcome.OPEN
+
+
+def test_r15_a_pickup_before_the_session_is_refused(dosed):
+    _return(dosed)
+    with pytest.raises(DosingError, match="before the session started"):
+        _discharge(dosed, at=GIVEN + timedelta(hours=2), pickup=MORNING - timedelta(hours=2))
+
+
+def test_r15_discharge_records_when_the_chaperone_arrived(dosed):
+    _return(dosed, expected=GIVEN + timedelta(hours=2, minutes=15))
+    at = GIVEN + timedelta(hours=2, minutes=20)
+    arrived = GIVEN + timedelta(hours=2, minutes=10)  # earlier than expected: fine
+    _discharge(dosed, at=at, pickup=arrived)
+    kept = chart(dosed)
+    assert (kept.outcome, kept.pickup_at, kept.pickup_expected_at, kept.discharged_at) == (
+        DosingChart.Outcome.DISCHARGED,
+        arrived,
+        GIVEN + timedelta(hours=2, minutes=15),
+        at,
+    )
 
 
 def test_r15_discharge_refused_at_1_59_59_after_the_dose(dosed):
     _return(dosed)
     with pytest.raises(DosingError, match="observed for at least 2 h after the dose"):
-        dosing.discharge(
-            session=dosed,
-            by=dosed.therapist,
-            now=GIVEN + timedelta(hours=1, minutes=59, seconds=59),
-        )
+        _discharge(dosed, at=GIVEN + timedelta(hours=1, minutes=59, seconds=59))
     assert chart(dosed).outcome == DosingChart.Outcome.OPEN
 
 
 def test_r15_discharge_at_exactly_two_hours_completes_the_session(dosed):
     _return(dosed)
     at = GIVEN + timedelta(hours=2)
-    dosing.discharge(session=dosed, by=dosed.therapist, now=at)
+    _discharge(dosed, at=at)
     kept = chart(dosed)
-    assert (kept.outcome, kept.discharged_at, kept.discharged_by) == (
+    assert (kept.outcome, kept.discharged_at, kept.discharged_by, kept.pickup_at) == (
         DosingChart.Outcome.DISCHARGED,
         at,
         dosed.therapist,
+        at,
     )
     dosed.refresh_from_db()
     assert dosed.status == SessionStatus.COMPLETED
@@ -791,7 +871,7 @@ def test_r15_discharge_at_exactly_two_hours_completes_the_session(dosed):
 def test_r15_discharge_refused_without_a_dose(prepared):
     _return(prepared)
     with pytest.raises(DosingError, match="No dose has been given"):
-        dosing.discharge(session=prepared, by=prepared.therapist, now=T0 + timedelta(hours=3))
+        _discharge(prepared, at=T0 + timedelta(hours=3))
 
 
 # --- Starting the chart, the preparation (R10) and the safety check (R20) ------------------------

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.models import AccessEvent
-from patients.models import QuestionnaireResponse
+from patients.models import Prescription, QuestionnaireResponse
 from sessions.dosing import services
 from sessions.models import (
     AdverseEvent,
@@ -356,19 +356,66 @@ def test_dose_differing_from_the_prescription_needs_an_explanation(web, session,
 def test_discharge_before_chaperone_and_observation_is_refused(web, session, therapist, clock):
     given(web, session, therapist, clock)
     clock.move_to(at("11:00"))
+    # The chart starts with the client's default chaperone: clear it.
+    web.post(
+        url(session, "dosing_return"),
+        {
+            "return_notes": "",
+            "chaperone_name": "",
+            "chaperone_phone": "",
+            "pickup_expected_time": "",
+        },
+    )
     page = text(web.get(url(session)))
     assert "Discharge from 12:05 PM at the earliest" in page or "from 12:05 PM" in page
-    assert "Record the chaperone" in page
+    assert "Record the chaperone's name before discharge" in page
     raw = web.get(url(session)).content.decode()
     assert re.search(r"<button[^>]*disabled[^>]*>\s*<i[^>]*></i> Discharge the client", raw)
-    response = web.post(url(session, "dosing_discharge"))
+    response = web.post(url(session, "dosing_discharge"), {"pickup_time": "11:00"})
     page = text(response)
     assert "Not ready for discharge" in page
     assert "discharge from 12:05 PM at the earliest" in page
-    assert "Record the chaperone (name and pickup time)" in page
+    assert "Record the chaperone's name before discharge" in page
     chart = DosingChart.objects.get(session=session)
     assert chart.discharged_at is None
     assert chart.outcome == "open"
+
+
+def test_r15_a_page_from_before_cannot_discharge_ahead_of_the_pickup(
+    web, session, therapist, clock
+):
+    """The issue: the return step recorded a pickup at 12:15 and the discharge went ahead at
+    12:06. A chart page opened before this change posts exactly that (its return form's
+    "pickup_time", its discharge button with no field): the discharge is refused, and nothing is
+    recorded as the chaperone's arrival."""
+    given(web, session, therapist, clock)
+    web.post(
+        url(session, "dosing_return"),
+        {
+            "return_notes": "",
+            "chaperone_name": "Ravi Patel",
+            "chaperone_phone": "",
+            "pickup_time": "12:15",
+        },
+    )
+    clock.move_to(at("12:06"))
+    response = web.post(url(session, "dosing_discharge"))
+    assert response.status_code == 200
+    assert "Enter the time." in text(response)
+    chart = DosingChart.objects.get(session=session)
+    assert (chart.outcome, chart.discharged_at, chart.pickup_at) == ("open", None, None)
+
+
+def test_r4_a_prescription_for_an_injection_is_not_charted(web, session):
+    Prescription.objects.filter(client=session.client).update(route="intramuscular")
+    page = text(web.get(url(session)))
+    assert "The prescription's route is intramuscular (IM): the dosing chart records only" in page
+    response = web.post(url(session, "dosing_start"))  # the button is there; the service refuses
+    assert response.status_code == 200
+    assert "The dose cannot go ahead today: The prescription's route is intramuscular" in text(
+        response
+    )
+    assert not DosingChart.objects.exists()
 
 
 def test_recheck_before_the_rest_time_is_refused(web, session, therapist, clock):
@@ -536,19 +583,32 @@ def test_hold_vitals_adverse_event_chaperone_and_discharge(web, session, therapi
             "return_notes": "Grounded with tea.",
             "chaperone_name": "Ravi Patel",
             "chaperone_phone": "+15555550123",
-            "pickup_time": "12:15",
+            "pickup_expected_time": "12:15",
         },
     )
     assert response.status_code == 302
     clock.move_to(at("12:06"))
     reading(web, session, 126, 80, "12:00", moment="discharge")
-    assert web.post(url(session, "dosing_discharge")).status_code == 302
+    # R15: the chaperone due at 12:15 is not here at 12:06: no discharge "into their care".
+    response = web.post(url(session, "dosing_discharge"), {"pickup_time": "12:15"})
+    assert response.status_code == 200
+    assert "The time the chaperone arrived (12:15 PM) is in the future." in text(response)
+    assert "Ravi Patel is expected at 12:15 PM." in text(web.get(url(session)))
+    assert web.post(url(session, "dosing_discharge"), {"pickup_time": ""}).status_code == 200
     chart = DosingChart.objects.get(session=session)
+    assert (chart.outcome, chart.pickup_at, chart.pickup_expected_at) == ("open", None, at("12:15"))
+    # The chaperone came early, at 12:04.
+    assert web.post(url(session, "dosing_discharge"), {"pickup_time": "12:04"}).status_code == 302
+    chart.refresh_from_db()
     assert chart.outcome == "discharged"
     assert chart.discharged_by == therapist
+    assert (chart.pickup_at, chart.discharged_at) == (at("12:04"), at("12:06"))
     response = web.get(url(session))
     page = text(response)
     assert "Discharged at 12:06 PM" in page
+    assert "into the care of Ravi Patel (arrived at 12:04 PM)" in page
+    assert "Expected pickup 12:15 PM" in page
+    assert "Chaperone arrived 12:04 PM" in page
     assert "Nausea" in page
     assert "Grounded with tea." in page
     assert "Ravi Patel" in page

@@ -288,7 +288,6 @@ def _discharge(**overrides) -> list[str]:
         "given_at": NOW,
         "deferred": False,
         "chaperone_name": "Ravi Patel",
-        "pickup_at": NOW + timedelta(hours=2),
         "discharge_at": NOW + timedelta(hours=2),
         "thresholds": DEFAULTS,
     } | overrides
@@ -312,16 +311,58 @@ def test_r15_observation_time_follows_the_clinic_setting():
     assert "at least 2 h 30 min after the dose" in problem
 
 
-@pytest.mark.parametrize(
-    "overrides", [{"chaperone_name": ""}, {"chaperone_name": "   "}, {"pickup_at": None}]
-)
-def test_r15_discharge_needs_the_chaperone_name_and_pickup(overrides):
-    [problem] = _discharge(**overrides)
-    assert problem.startswith("Record the chaperone (name and pickup time) before discharge")
+@pytest.mark.parametrize("name", ["", "   "])
+def test_r15_discharge_needs_the_chaperone_name(name):
+    [problem] = _discharge(chaperone_name=name)
+    assert problem.startswith("Record the chaperone's name before discharge")
 
 
 def test_r15_without_a_dose_a_deferred_client_may_leave_but_an_open_chart_may_not():
-    assert _discharge(given_at=None, deferred=True, chaperone_name="", pickup_at=None) == []
+    assert _discharge(given_at=None, deferred=True, chaperone_name="") == []
     assert _discharge(given_at=None, deferred=False) == [
         "The dose has not been given or deferred yet."
     ]
+
+
+def test_r15_the_chaperone_arrived_at_or_before_the_discharge():
+    at = NOW + timedelta(hours=2)
+    assert rules.pickup_problems(pickup_at=at, discharge_at=at) == []
+    assert rules.pickup_problems(pickup_at=at - timedelta(minutes=30), discharge_at=at) == []
+
+
+def test_r15_discharge_before_the_chaperone_arrived_is_refused():
+    # 17:00 UTC is 1:00 PM in the clinic's time zone.
+    at = NOW + timedelta(hours=2)
+    [problem] = rules.pickup_problems(pickup_at=at + timedelta(minutes=15), discharge_at=at)
+    assert problem == (
+        "The chaperone arrived at 1:15 PM, after the discharge time (1:00 PM): discharge the "
+        "client once the chaperone is here."
+    )
+
+
+def test_r15_the_time_the_chaperone_arrived_is_needed():
+    assert rules.pickup_problems(pickup_at=None, discharge_at=NOW) == [
+        "Enter the time the chaperone arrived to take the client home."
+    ]
+
+
+# --- R4: the routes the chart records ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", ["sublingual", "buccal", "oral"])
+def test_r4_office_routes_are_charted(route):
+    assert rules.route_blocker(route) is None
+
+
+@pytest.mark.parametrize(
+    ("route", "label"),
+    [
+        ("intramuscular", "intramuscular (IM)"),
+        ("intravenous", "intravenous (IV)"),
+        ("intranasal", "intranasal"),
+    ],
+)
+def test_r4_im_iv_and_intranasal_are_not_charted(route, label):
+    problem = rules.route_blocker(route)
+    assert problem.startswith(f"The prescription's route is {label}: the dosing chart records")
+    assert "given by the prescriber's service, not charted here" in problem

@@ -212,6 +212,19 @@ def test_a_crafted_dosing_post_breaking_a_gate_is_refused(as_user, therapist, cl
     assert not Session.objects.filter(kind=SessionKind.DOSING).exists()
 
 
+def test_a_gate_refusal_reads_as_a_refusal_not_a_typing_problem(as_user, therapist, client_record):
+    # R2 refused the dosing booking: nothing in the form is wrong, so "Please correct 1 problem"
+    # pointed at nothing to correct.
+    course_ready_for_dosing(client_record, prep_done=2)
+    response = as_user(therapist).post(url("create", client_record), form_data(kind="dosing"))
+    page = words(response)
+    assert "This can't be done yet:" in page
+    assert "Dosing needs at least 3 completed preparation sessions (2 so far)." in page
+    assert "What you typed is still in the form." in page
+    assert "Please correct" not in page
+    assert 'value="dosing" selected' in response.content.decode()
+
+
 def test_r7_warning_then_acknowledged(as_user, therapist, client_record):
     _course, prescription = course_ready_for_dosing(client_record)
     first = session_schedule(

@@ -1,6 +1,9 @@
 """R22 audit controls: views and changes of client records are recorded and cannot be rewritten."""
 
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from auditlog.context import set_actor
 from auditlog.models import LogEntry
 from django.db import DatabaseError, connection, transaction
@@ -145,6 +148,32 @@ class TestAuditBrowser:
         assert "Access_events" not in body
         assert "<strong>Id</strong>" not in body
         assert "<strong>id</strong>" not in body
+
+    def test_times_are_clinic_time_12_hour_in_every_column(self, client, admin_user, therapist):
+        # auditlog writes a datetime change in UTC without a zone ("2026-03-05 23:36:00"); it was
+        # shown as such beside the clinic-time "When" column, and both were 24-hour.
+        record = factories.ClientFactory(primary_therapist=therapist, first_name="Rosa")
+        # The trail is append-only (a PostgreSQL trigger refuses an UPDATE): the rows are written
+        # at the wanted moments instead of moved there.
+        moment = datetime(2026, 3, 5, 23, 36, 9, tzinfo=UTC)
+        with time_machine.travel(moment, tick=False), set_actor(admin_user):
+            record.archived_at = datetime(2026, 3, 5, 23, 36, tzinfo=UTC)
+            record.archived_reason = "Moved away"
+            record.save()
+        sign_in(client, admin_user)
+        body = client.get(self.url, {"kind": "changes", "client": record.pk}).content.decode()
+        assert "Archived at</strong>: (empty) → Mar 5, 2026, 6:36 PM" in body
+        assert "Mar 5, 2026, 6:36:09 PM" in body  # When: the seconds order events in a minute
+        assert "Times are clinic time (America/New_York)." in body
+        assert "23:36" not in body
+        assert "18:36" not in body
+        with time_machine.travel(datetime(2026, 3, 6, 14, 5, 1, tzinfo=UTC), tick=False):
+            sign_in(client, admin_user)
+            client.get(reverse("patients:client_detail", kwargs={"client_id": record.pk}))
+        sign_in(client, admin_user)
+        body = client.get(self.url, {"kind": "views"}).content.decode()
+        assert "Mar 6, 2026, 9:05:01 AM" in body
+        assert "14:05" not in body
 
     def test_no_way_to_edit_or_delete_through_the_app(self, client, admin_user):
         sign_in(client, admin_user)

@@ -27,7 +27,7 @@ class Command(BaseCommand):
 
     def _print_logins(self) -> None:
         out = self.stdout
-        out.write(self.style.SUCCESS(f"Demo clinic ready. Sign in at {demo.BASE_URL}/"))
+        out.write(self.style.SUCCESS(f"Demo clinic ready. Sign in at {demo.site_url()}/"))
         out.write(f"Password for every demo account: {demo.DEMO_PASSWORD}")
         out.write("Staff set up two-factor sign-in with an authenticator app on first sign-in.")
         for login, first, last, role in demo.STAFF:
