@@ -90,9 +90,29 @@ browser:
 # Coverage of the product packages: what is measured, and the floor (fail_under) under which the
 # run fails, are in pyproject.toml's [tool.coverage.*]. The floor holds for the whole suite only: for
 # part of it, turn coverage off, e.g. make test COV= PYTEST_ARGS=tests/accounts
+# The two halves run at once, one per core, each on a test database of its own
+# (KAP_TEST_DB_SUFFIX): the browser tests (Chromium and a live server) with the tests that mostly
+# wait on other processes (real Celery workers, SMTP servers, the fuzzer's many requests), beside
+# the rest. The first half's output is printed when both are done, then their coverage is
+# combined and held to the floor.
+SLOW_HALF := tests/e2e tests/integration/test_delivery.py tests/outbox tests/test_forms_fuzzed.py
 COV ?= --cov --cov-report=term
+ifeq ($(strip $(COV)),)
 test: install browser
-	CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(COV) $(PYTEST_ARGS)
+	CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
+else
+test: install browser
+	@rm -f .coverage .coverage.browser .coverage.rest var/test-browser.log
+	@CHROMIUM=$(CHROMIUM) KAP_TEST_DB_SUFFIX=browser COVERAGE_FILE=.coverage.browser \
+		$(BIN)/pytest --cov --cov-report= --cov-fail-under=0 $(PYTEST_ARGS) $(SLOW_HALF) \
+		> var/test-browser.log 2>&1 & browser=$$!; \
+	COVERAGE_FILE=.coverage.rest $(BIN)/pytest --cov --cov-report= --cov-fail-under=0 \
+		$(addprefix --ignore=,$(SLOW_HALF)) $(PYTEST_ARGS); rest=$$?; \
+	wait $$browser; browser_rc=$$?; \
+	echo "==> the browser and process tests (beside the rest)"; cat var/test-browser.log; \
+	$(BIN)/coverage combine -q .coverage.browser .coverage.rest && $(BIN)/coverage report; \
+	cov=$$?; test $$rest -eq 0 -a $$browser_rc -eq 0 -a $$cov -eq 0
+endif
 
 lint: install
 	$(BIN)/ruff check .
