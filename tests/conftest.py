@@ -12,6 +12,7 @@ from django.conf import settings
 
 from clinic import settings_reader
 from tests import factories
+from tests.integration.delivery_helpers import SmtpSink, use_sink
 
 
 def pytest_addoption(parser):
@@ -110,3 +111,13 @@ def _clinic_settings_cache():
     settings_reader.prime({})
     yield
     settings_reader.clear()
+
+
+@pytest.fixture
+def sink(settings):
+    """A real SMTP server (aiosmtpd) on a free port, with Django's mail pointed at it; it records
+    every message it accepts and can be told to misbehave (tests/integration/delivery_helpers)."""
+    server = SmtpSink()
+    use_sink(settings, server.port)
+    yield server
+    server.stop()

@@ -34,7 +34,6 @@ from tests.integration.delivery_helpers import (
     WorkerProcess,
     due_reminders,
     purge_broker,
-    use_sink,
     worker_env,
 )
 from tests.sessions.dosing_helpers import give_dose
@@ -49,14 +48,6 @@ GIVEN_AT = DOSE_DAY + timedelta(minutes=20)
 
 def client_ten_am(day: int) -> datetime:
     return datetime(2025, 3, 12 + day, 10, 0, 30, tzinfo=LOS_ANGELES)
-
-
-@pytest.fixture
-def sink(settings):
-    server = SmtpSink()
-    use_sink(settings, server.port)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

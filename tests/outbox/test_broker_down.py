@@ -43,14 +43,6 @@ def broker_down():
         app.amqp._producer_pool = None
 
 
-@pytest.fixture
-def sink(settings):
-    server = SmtpSink()
-    use_sink(settings, server.port)
-    yield server
-    server.stop()
-
-
 def recover_and_tick(sink, count: int) -> None:
     """The broker is back: a worker runs, the beat's next minute tick queues the dispatcher."""
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):

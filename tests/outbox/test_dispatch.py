@@ -24,14 +24,6 @@ from tests.integration.delivery_helpers import SmtpSink, free_port, use_sink
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def sink(settings):
-    server = SmtpSink()
-    use_sink(settings, server.port)
-    yield server
-    server.stop()
-
-
 def queued(count: int = 1, *, hours: float = 12, kind=MessageKind.INTEGRATION_REMINDER, **fields):
     """``count`` messages due now, of use for ``hours``."""
     now = timezone.now()
