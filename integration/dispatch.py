@@ -30,7 +30,9 @@ from sessions.scheduling.selectors import integrations_after_dose
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DispatchResult", "dispatch_all_due", "dispatch_due", "queue_due"]
+__all__ = ["DispatchResult", "dispatch_all_due", "dispatch_due", "queue_all_due", "queue_due"]
+# Plan rows decided about per transaction.
+BATCH = 50
 
 
 def integrations_of(reminder: IntegrationReminder) -> list[Session]:
@@ -99,7 +101,7 @@ def _queue_one(reminder: IntegrationReminder, *, now: datetime, base_url: str) -
 
 
 def queue_due(
-    *, now: datetime | None = None, limit: int = 50, base_url: str = ""
+    *, now: datetime | None = None, limit: int = BATCH, base_url: str = ""
 ) -> DispatchResult:
     """Decide about up to ``limit`` due plan rows: cancel or hand to the outbox. One transaction;
     rows another worker is deciding about are skipped."""
@@ -121,29 +123,38 @@ def queue_due(
     return result
 
 
-def dispatch_due(*, now: datetime | None = None, limit: int = 50, base_url: str = ""):
+def queue_all_due(
+    *, now: datetime | None = None, batch: int = BATCH, base_url: str = ""
+) -> DispatchResult:
+    """Every due plan row decided about, a batch per transaction. ``claimed``: rows taken;
+    ``cancelled``: of those, the ones not to send."""
+    total = DispatchResult()
+    while True:
+        queued = queue_due(now=now, limit=batch, base_url=base_url)
+        total.claimed += queued.claimed
+        total.cancelled += queued.cancelled
+        if queued.claimed < batch:
+            return total
+
+
+def dispatch_due(*, now: datetime | None = None, limit: int = BATCH, base_url: str = ""):
     """Queue what is due, then send one batch of the outbox. For tests and the demo command;
-    the beat runs the two as separate tasks."""
-    result = queue_due(now=now, limit=limit, base_url=base_url)
+    the beat runs the two as separate tasks. ``claimed`` counts the outbox's batch."""
+    queued = queue_due(now=now, limit=limit, base_url=base_url)
     sent = outbox_dispatch.dispatch_due(now=now, limit=limit)
-    result.claimed = sent.claimed
-    result.add(DispatchResult(**{**vars(sent), "claimed": 0}))
-    return result
+    sent.cancelled += queued.cancelled
+    return sent
 
 
 def dispatch_all_due(
     *,
     now: datetime | None = None,
-    batch: int = 50,
+    batch: int = BATCH,
     budget_seconds: float = 50.0,
     base_url: str = "",
 ) -> DispatchResult:
     """Everything due, queued and sent, within the time budget."""
-    total = DispatchResult()
-    while True:
-        queued = queue_due(now=now, limit=batch, base_url=base_url)
-        total.cancelled += queued.cancelled
-        if queued.claimed < batch:
-            break
-    total.add(outbox_dispatch.dispatch_all_due(now=now, batch=batch, budget_seconds=budget_seconds))
-    return total
+    queued = queue_all_due(now=now, batch=batch, base_url=base_url)
+    sent = outbox_dispatch.dispatch_all_due(now=now, batch=batch, budget_seconds=budget_seconds)
+    sent.cancelled += queued.cancelled
+    return sent

@@ -13,11 +13,5 @@ def dispatch_due_reminders() -> dict:
     """Decide about every reminder that is due (R8) and hand those to send to the outbox (the
     outbox.dispatch_due task sends them). Safe to run on several workers at once and to
     redeliver: rows are claimed, never scheduled with eta."""
-    cancelled = queued = 0
-    while True:
-        result = dispatch.queue_due(base_url=settings.SITE_URL)
-        cancelled += result.cancelled
-        queued += result.claimed - result.cancelled
-        if result.claimed < 50:
-            break
-    return {"queued": queued, "cancelled": cancelled}
+    result = dispatch.queue_all_due(base_url=settings.SITE_URL)
+    return {"queued": result.claimed - result.cancelled, "cancelled": result.cancelled}
