@@ -240,6 +240,8 @@ class DoseAdministration(models.Model):
 
     class Meta:
         ordering = ["given_at", "id"]
+        # The dashboards count the doses of a period across the clinic.
+        indexes = [models.Index(fields=["given_at"], name="dose_given_at_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(hold_minutes__gte=HOLD.low, hold_minutes__lte=HOLD.high),

@@ -125,6 +125,8 @@ class Session(models.Model):
         indexes = [
             models.Index(fields=["therapist", "starts_at"]),
             models.Index(fields=["client", "kind", "status"]),
+            # The whole clinic's calendar and day lists read a time range of every therapist.
+            models.Index(fields=["starts_at"], name="session_starts_at_idx"),
         ]
 
     def __str__(self) -> str:
