@@ -8,11 +8,11 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
 from integration.models import IntegrationReminder, ReminderKind, ReminderStatus
-from patients.access import visible_clients
+from patients.access import visible_rows
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -29,8 +29,7 @@ def _visible(user: User | AnonymousUser) -> QuerySet[IntegrationReminder]:
     included); nothing for clients or anyone else."""
     if not user.is_authenticated or not user.is_active or not user.is_clinic_staff:
         return IntegrationReminder.objects.none()
-    visible = visible_clients(user).filter(pk=OuterRef("client_id"))
-    return IntegrationReminder.objects.filter(Exists(visible))
+    return visible_rows(user, IntegrationReminder.objects.all())
 
 
 def reminders_for(

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
-from patients.access import visible_clients
+from patients.access import visible_rows
 from patients.models import Alert, Client, QuestionnaireRequest, QuestionnaireResponse
 from patients.models.questionnaires import Instrument
 from patients.questionnaires import scoring
@@ -142,8 +142,7 @@ def _alerts_for(user: User | AnonymousUser) -> QuerySet[Alert]:
     they can still see (a revoked share hides the client's alerts too)."""
     if not user.is_authenticated or not user.is_active or not user.is_clinic_staff:
         return Alert.objects.none()
-    visible = visible_clients(user).filter(pk=OuterRef("client_id"))
-    alerts = Alert.objects.filter(Exists(visible))
+    alerts = visible_rows(user, Alert.objects.all())
     if not user.is_admin:
         alerts = alerts.filter(recipient=user)
     return alerts
