@@ -5,6 +5,7 @@ from patients.portal import views as portal_views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("help/", views.help_page, name="help"),
     path("accounts/", include("accounts.urls")),
     path("accounts/staff/", include("staff.team.urls")),
     path("clients/", include("patients.urls")),

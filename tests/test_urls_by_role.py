@@ -39,6 +39,7 @@ TOKEN_PAGES = {"accounts:password_reset_confirm", "invitation_accept", "calendar
 # Pages every signed-in person has, whatever the role.
 EVERYONE = {
     "home",
+    "help",
     "accounts:logout",
     "accounts:account",
     "accounts:password_change",
@@ -245,6 +246,7 @@ NO_CLIENT_DATA = {
     "accounts:password_change": "the user's own account",
     "accounts:password_change_done": "the user's own account",
     "home": "a redirect to the user's home page",
+    "help": "help text for the user's role",
     "calendar:feed": "the feed's address, no sessions",
     "calendar:feed_create": "POST only",
     "calendar:feed_revoke": "POST only",
