@@ -105,7 +105,20 @@ class IntegrationReminder(models.Model):
                 name="reminder_cancel_has_reason",
             ),
         ]
-        indexes = [models.Index(fields=["status", "not_before"])]
+        indexes = [
+            models.Index(fields=["status", "not_before"]),
+            # The Reminders page (integration.selectors.REMINDER_ORDER), all and by status.
+            models.Index(fields=["-dose", "kind", "day", "id"], name="reminder_list_idx"),
+            models.Index(
+                fields=["status", "-dose", "kind", "day", "id"], name="reminder_list_status_idx"
+            ),
+            # Open alerts (R8): the navbar's count on every staff page and the alerts list.
+            models.Index(
+                fields=["dose", "id"],
+                name="reminder_open_alert_idx",
+                condition=Q(kind="therapist", variant="alert", acknowledged_at__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} (day {self.day}, {self.status})"

@@ -8,10 +8,11 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
 from integration.models import IntegrationReminder, ReminderKind, ReminderStatus
+from kap_clinic.listing import KeysetPage, capped_counts, keyset_page
 from patients.access import visible_rows
 
 if TYPE_CHECKING:
@@ -32,14 +33,21 @@ def _visible(user: User | AnonymousUser) -> QuerySet[IntegrationReminder]:
     return visible_rows(user, IntegrationReminder.objects.all())
 
 
+# The reminder list's order: the most recently recorded doses first; within a dose the client's
+# days in order, then the therapist's check. On the reminder's own columns, so an index serves it
+# (ordering by the dose's time joined and sorted every reminder of the clinic before LIMIT 25).
+REMINDER_ORDER = ("-dose_id", "kind", "day", "id")
+# Open alerts: the longest waiting first.
+ALERT_ORDER = ("dose_id", "id")
+
+
 def reminders_for(
     user: User | AnonymousUser,
     *,
     status: str | None = None,
     course: TreatmentCourse | None = None,
 ) -> QuerySet[IntegrationReminder]:
-    """Reminders ``user`` may see, newest dose first; within a dose the client's days in order,
-    then the therapist's check. One query (two when paginated: the count).
+    """Reminders ``user`` may see, in REMINDER_ORDER, for a keyset page (kap_clinic.listing).
 
     ``in_time``: whether a reminder sent now would still arrive on its day. The dispatcher
     cancels one later than REMINDER_STALE_HOURS after its due time (R8: a "day 1" reminder on
@@ -56,15 +64,17 @@ def reminders_for(
         reminders = reminders.filter(status=status)
     if course is not None:
         reminders = reminders.filter(course=course)
-    return reminders.order_by("-dose__given_at", "-dose_id", "kind", "day", "id")
+    return reminders.order_by(*REMINDER_ORDER)
 
 
 def status_counts(user: User | AnonymousUser) -> dict[str, int]:
-    """How many reminders ``user`` may see in each status, e.g. {"failed": 2, ...}. One query."""
-    counts = _visible(user).aggregate(
-        **{value: Count("id", filter=Q(status=value)) for value in ReminderStatus.values}
+    """How many reminders ``user`` may see in all and in each status, e.g. {"": 40, "failed": 2,
+    ...}, each counted up to kap_clinic.listing.COUNT_CAP (a whole clinic's history holds millions).
+    One query."""
+    visible = _visible(user)
+    return capped_counts(
+        {"": visible, **{value: visible.filter(status=value) for value in ReminderStatus.values}}
     )
-    return {value: counts[value] or 0 for value in ReminderStatus.values}
 
 
 def reminder_for(user: User | AnonymousUser, *, reminder_id: int) -> IntegrationReminder | None:
@@ -80,7 +90,9 @@ def reminder_for(user: User | AnonymousUser, *, reminder_id: int) -> Integration
 def _open_alerts(user: User) -> QuerySet[IntegrationReminder]:
     """R8: therapist checks that raised an alert (a dose without an integration session booked
     24 h later) and nobody has acknowledged. The alert exists once raised, whatever happened to
-    its e-mail. A therapist sees only their own courses' alerts; admins all."""
+    its e-mail. A therapist sees only their own courses' alerts; admins all. A partial index
+    (reminder_open_alert_idx) holds exactly these rows, so the navbar's count on every staff page
+    reads the open alerts, not every reminder of the clinic."""
     alerts = _visible(user).filter(
         kind=ReminderKind.THERAPIST, variant="alert", acknowledged_at__isnull=True
     )
@@ -89,23 +101,28 @@ def _open_alerts(user: User) -> QuerySet[IntegrationReminder]:
     return alerts
 
 
-def open_alerts_for(user: User) -> list[IntegrationReminder]:
-    """Open alerts, oldest dose first (the longest waiting on top), each with ``book_start``: the
-    suggested start of the integration session to book (ISO, clinic time). One query."""
-    alerts = list(
-        _open_alerts(user)
-        .select_related("client", "course", "course__therapist", "dose")
-        .order_by("dose__given_at", "id")
+def open_alerts_for(
+    user: User, *, after: str | None = None, before: str | None = None, size: int = 10
+) -> KeysetPage[IntegrationReminder]:
+    """A page of open alerts, the longest waiting (the oldest dose) first, each with
+    ``book_start``: the suggested start of the integration session to book (ISO, clinic time).
+    One query."""
+    page = keyset_page(
+        _open_alerts(user).select_related("client", "course", "course__therapist", "dose"),
+        order=ALERT_ORDER,
+        after=after,
+        before=before,
+        size=size,
     )
     now = timezone.now()
-    for alert in alerts:
+    for alert in page.rows:
         start = booking_start(alert.dose.given_at, now=now)
         alert.book_start = start  # type: ignore[attr-defined]  # not a field: for the template
-    return alerts
+    return page
 
 
 def open_alert_count(user: User) -> int:
-    """For the navbar badge: one COUNT query."""
+    """For the navbar badge and the alerts heading: one COUNT query on the partial index."""
     return _open_alerts(user).count()
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -18,26 +17,37 @@ from audit.services import access_record_list
 from integration import selectors, services
 from integration.models import ReminderStatus
 from kap_clinic.errors import DomainError
+from kap_clinic.listing import keyset_page
 
 PAGE_SIZE = 25
+ALERTS_PAGE_SIZE = 10
 
 
 @staff_required
 def reminder_list(request: HttpRequest) -> HttpResponse:
+    """The open alerts and the reminders, each a keyset page (kap_clinic.listing): the page reads
+    only the rows it shows, whatever the size of the clinic's history."""
     status = request.GET.get("status", "")
     if status not in ReminderStatus.values:
         status = ""
-    reminders = selectors.reminders_for(request.user, status=status or None)
-    page = Paginator(reminders, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)
-    alerts = list(selectors.open_alerts_for(request.user))
+    page = keyset_page(
+        selectors.reminders_for(request.user, status=status or None),
+        order=selectors.REMINDER_ORDER,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        size=PAGE_SIZE,
+    )
+    alerts = selectors.open_alerts_for(
+        request.user,
+        after=request.GET.get("alerts_after"),
+        before=request.GET.get("alerts_before"),
+        size=ALERTS_PAGE_SIZE,
+    )
     access_record_list(
         request=request,
-        client_ids=[r.client_id for r in [*alerts, *page.object_list]],
+        client_ids=[r.client_id for r in [*alerts.rows, *page.rows]],
         page="Reminders",
     )
-    query = request.GET.copy()
-    query.pop("page", None)
     counts = selectors.status_counts(request.user)
     return render(
         request,
@@ -48,11 +58,20 @@ def reminder_list(request: HttpRequest) -> HttpResponse:
             "status": status,
             "status_label": ReminderStatus(status).label if status else "",
             "filters": [(value, label, counts[value]) for value, label in ReminderStatus.choices],
-            "total": sum(counts.values()),
-            "filter_query": query.urlencode(),
+            "total": counts[""],
+            "query": _query_without(request, "after", "before"),
+            "alerts_query": _query_without(request, "alerts_after", "alerts_before"),
             "time_zone": settings.TIME_ZONE,
         },
     )
+
+
+def _query_without(request: HttpRequest, *names: str) -> str:
+    """The page's query string without ``names``, for links that replace them."""
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
 
 
 def _reminder_or_404(request: HttpRequest, reminder_id: int):

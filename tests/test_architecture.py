@@ -25,8 +25,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Bottom to top. A module belongs to the floor of the longest prefix that names it.
 FLOORS: list[tuple[str, ...]] = [
-    # Pure helpers (dates and times, the domain error base, form fields), the clinic settings.
-    ("kap_clinic.formats", "kap_clinic.errors", "kap_clinic.fields", "kap_clinic.mail", "clinic"),
+    # Pure helpers (dates and times, the domain error base, form fields, long lists), the clinic
+    # settings.
+    (
+        "kap_clinic.formats",
+        "kap_clinic.errors",
+        "kap_clinic.fields",
+        "kap_clinic.mail",
+        "kap_clinic.listing",
+        "clinic",
+    ),
     # The outbox: every e-mail is a row, sent by one dispatcher; it tells the apps above it of
     # outcomes by signal (outbox.signals) and asks them by registered check (outbox.kinds).
     ("outbox",),

@@ -12,6 +12,7 @@ from datetime import datetime
 from django import template
 
 from kap_clinic import formats
+from kap_clinic.listing import count_label
 
 register = template.Library()
 
@@ -30,3 +31,9 @@ register.filter("clinic_clock", _in_clinic_time(formats.clock))
 register.filter("clinic_day_time", _in_clinic_time(formats.day_time))
 register.filter("clinic_day_short_time", _in_clinic_time(formats.day_short_time))
 register.filter("clinic_day_time_seconds", _in_clinic_time(formats.day_time_seconds))
+
+
+@register.filter
+def capped_count(count: int | None) -> str:
+    """A count from kap_clinic.listing.capped_counts: "1,234", or "10,000+" past the cap."""
+    return count_label(count or 0)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 
+from kap_clinic.listing import capped_counts
 from outbox.models import MessageStatus, OutboxMessage
 from patients.access import visible_rows
 
@@ -27,20 +28,25 @@ def _visible(user: User) -> QuerySet[OutboxMessage]:
     return OutboxMessage.objects.filter(pk__in=caseload.union(own))
 
 
+# Newest first, for a keyset page (kap_clinic.listing).
+MESSAGE_ORDER = ("-created_at", "-id")
+
+
 def messages_for(user: User, *, status: str | None = None) -> QuerySet[OutboxMessage]:
-    """Newest first; one query (two when paginated: the count)."""
+    """The messages ``user`` may see in MESSAGE_ORDER."""
     messages = _visible(user).select_related("client", "created_by")
     if status:
         messages = messages.filter(status=status)
-    return messages.order_by("-created_at", "-id")
+    return messages.order_by(*MESSAGE_ORDER)
 
 
 def status_counts(user: User) -> dict[str, int]:
-    """How many messages ``user`` may see in each status. One query."""
-    counts = _visible(user).aggregate(
-        **{value: Count("id", filter=Q(status=value)) for value in MessageStatus.values}
+    """How many messages ``user`` may see in all ("") and in each status, each counted up to
+    kap_clinic.listing.COUNT_CAP. One query."""
+    visible = _visible(user)
+    return capped_counts(
+        {"": visible, **{value: visible.filter(status=value) for value in MessageStatus.values}}
     )
-    return {value: counts[value] or 0 for value in MessageStatus.values}
 
 
 def message_for(user: User, *, message_id: int) -> OutboxMessage | None:

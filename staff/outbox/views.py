@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.access import staff_required
 from audit.services import access_record_list
 from kap_clinic.errors import DomainError
+from kap_clinic.listing import keyset_page
 from outbox.models import MessageStatus
 from staff.outbox import selectors, services
 
@@ -27,17 +27,22 @@ def outbox_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in MessageStatus.values:
         status = ""
-    rows = selectors.messages_for(request.user, status=status or None)
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)
+    page = keyset_page(
+        selectors.messages_for(request.user, status=status or None),
+        order=selectors.MESSAGE_ORDER,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        size=PAGE_SIZE,
+    )
     access_record_list(
         request=request,
-        client_ids=[m.client_id for m in page.object_list if m.client_id],
+        client_ids=[m.client_id for m in page.rows if m.client_id],
         page="Outbox",
     )
     counts = selectors.status_counts(request.user)
     query = request.GET.copy()
-    query.pop("page", None)
+    query.pop("after", None)
+    query.pop("before", None)
     return render(
         request,
         "outbox/outbox_list.html",
@@ -46,8 +51,8 @@ def outbox_list(request: HttpRequest) -> HttpResponse:
             "status": status,
             "status_label": MessageStatus(status).label if status else "",
             "filters": [(value, label, counts[value]) for value, label in MessageStatus.choices],
-            "total": sum(counts.values()),
-            "filter_query": query.urlencode(),
+            "total": counts[""],
+            "query": query.urlencode(),
             "time_zone": settings.TIME_ZONE,
         },
     )

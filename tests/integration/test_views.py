@@ -287,9 +287,9 @@ def test_a_therapist_sees_only_their_own_courses_alerts(
 ):
     # Maya is shared with the other therapist: they see her reminders, not her therapist's alert.
     factories.ClientShareFactory(client=client_record, therapist=other_therapist)
-    assert selectors.open_alerts_for(therapist) == [alert]
-    assert selectors.open_alerts_for(other_therapist) == []
-    assert selectors.open_alerts_for(admin_user) == [alert]
+    assert selectors.open_alerts_for(therapist).rows == [alert]
+    assert selectors.open_alerts_for(other_therapist).rows == []
+    assert selectors.open_alerts_for(admin_user).rows == [alert]
     assert list(selectors.reminders_for(other_therapist)) != []
     assert selectors.open_alert_count(client_record.user) == 0
 
@@ -297,7 +297,7 @@ def test_a_therapist_sees_only_their_own_courses_alerts(
 def test_an_alert_whose_email_failed_is_still_open(therapist, plan):
     # R8: the in-app alert exists once raised, whatever happened to its e-mail.
     failed = shape(plan[1]["check"], ReminderStatus.FAILED, variant="alert")
-    assert selectors.open_alerts_for(therapist) == [failed]
+    assert selectors.open_alerts_for(therapist).rows == [failed]
 
 
 # --- What the list shows ------------------------------------------------------------------------
@@ -369,9 +369,24 @@ def test_newest_doses_first_and_paginated(as_user, therapist, client_record):
         IntegrationReminderFactory(dose=dose_for(client_record), day=1 + n % 3)
     web = as_user(therapist)
     first = web.get(LIST, {"status": "pending"})
-    assert "Page 1 of 2" in words(first)
-    assert "?status=pending&amp;page=2" in first.content.decode()
-    assert len(first.context["page"].object_list) == 25
+    page = first.context["page"]
+    assert len(page.rows) == 25
+    assert page.newer is None
+    assert page.older
+    assert f"?status=pending&amp;after={page.older}" in first.content.decode()
+    assert "Earlier doses" in words(first)
+    # The next page follows on where the first ended, keeps the filter, and leads back.
+    second = web.get(LIST, {"status": "pending", "after": page.older})
+    rest = second.context["page"]
+    assert len(rest.rows) == 34 - 25
+    assert rest.older is None
+    assert rest.newer
+    assert {r.pk for r in page.rows}.isdisjoint(r.pk for r in rest.rows)
+    assert all(r.status == ReminderStatus.PENDING for r in rest.rows)
+    back = web.get(LIST, {"status": "pending", "before": rest.newer})
+    assert [r.pk for r in back.context["page"].rows] == [r.pk for r in page.rows]
+    # A cursor edited by hand starts the list again instead of failing.
+    assert web.get(LIST, {"after": "not-a-cursor%%"}).context["page"].newer is None
 
 
 def test_empty_list_explains_when_reminders_appear(as_user, therapist):
@@ -447,6 +462,7 @@ def _grow(therapist, n: int) -> list:
 
 
 def _count(web, path) -> int:
+    web.get(path)  # the session's first request writes it; the counts compare steady requests
     with CaptureQueriesContext(connection) as queries:
         assert web.get(path).status_code == 200
     return len(queries)
