@@ -4,6 +4,7 @@ client and therapist) and, for an admin, the therapists of the picker."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from kap_clinic import formats
-from patients.access import visible_clients
+from patients.access import visible_rows
 from sessions.models import Session, SessionStatus
 from sessions.scheduling.selectors import show_status, with_chart_outcome
 
@@ -99,19 +100,25 @@ class CalendarWeek:
 
 
 def calendar_sessions(
-    *, user: User, start: datetime, end: datetime, therapist_id: int | None
+    *,
+    user: User,
+    start: datetime,
+    end: datetime,
+    therapist_id: int | None = None,
+    therapist_ids: Sequence[int] | None = None,
 ) -> QuerySet[Session]:
     """Sessions between ``start`` and ``end`` that ``user`` may see: a therapist's own sessions, an
-    admin's for the chosen therapist or all; always only clients the user may see. One query."""
+    admin's for the chosen therapist, or for a group of therapists (``therapist_ids``), or all;
+    always only clients the user may see. One query."""
     sessions = with_chart_outcome(
-        Session.objects.filter(
-            starts_at__lt=end, ends_at__gt=start, client__in=visible_clients(user)
-        )
+        visible_rows(user, Session.objects.filter(starts_at__lt=end, ends_at__gt=start))
     ).select_related("client", "therapist")
     if user.role == Role.THERAPIST:
         sessions = sessions.filter(therapist=user)
     elif therapist_id is not None:
         sessions = sessions.filter(therapist_id=therapist_id)
+    elif therapist_ids is not None:
+        sessions = sessions.filter(therapist_id__in=therapist_ids)
     return sessions.order_by("starts_at", "id")
 
 
@@ -121,6 +128,7 @@ def calendar_week(
     first: date,
     days: int = 7,
     therapist_id: int | None = None,
+    therapist_ids: Sequence[int] | None = None,
     show_cancelled: bool = False,
 ) -> CalendarWeek:
     """``days`` days from ``first`` on the hour grid. One query."""
@@ -128,7 +136,11 @@ def calendar_week(
     start = local_midnight(first)
     end = local_midnight(first + timedelta(days=days))
     entries = []
-    sessions = list(calendar_sessions(user=user, start=start, end=end, therapist_id=therapist_id))
+    sessions = list(
+        calendar_sessions(
+            user=user, start=start, end=end, therapist_id=therapist_id, therapist_ids=therapist_ids
+        )
+    )
     # The status each session shows: the same words as the client's session list.
     show_status(sessions, now=timezone.now())
     for session in sessions:
@@ -206,6 +218,44 @@ def _rows(grid: Grid, day_list: list[date]) -> list[Row]:
 
 def _hour_label(hour: int) -> str:
     return f"{hour % 12 or 12} {'AM' if hour < 12 else 'PM'}"
+
+
+# An admin's "all therapists" calendar shows this many therapists' sessions at a time, in the
+# picker's order: a group practice of 500 therapists has about 11,000 sessions in a week, more
+# than anyone can read on one grid (and 9 s to lay out). A clinic of up to this many sees them all.
+THERAPISTS_PER_PAGE = 12
+
+
+@dataclass
+class TherapistGroup:
+    """The therapists an admin's all-therapists calendar shows now (``number``: 1-based), out of
+    ``count`` groups."""
+
+    therapists: list[User]
+    number: int
+    count: int
+
+    @property
+    def ids(self) -> list[int]:
+        return [t.pk for t in self.therapists]
+
+    @property
+    def label(self) -> str:
+        """ "Therapists 13–24 of 500 (Adams – Baker)"."""
+        first = (self.number - 1) * THERAPISTS_PER_PAGE + 1
+        names = f"{self.therapists[0].last_name} – {self.therapists[-1].last_name}"
+        return f"Therapists {first}–{first + len(self.therapists) - 1} ({names})"
+
+
+def therapist_group(therapists: list[User], number: int) -> TherapistGroup | None:
+    """Group ``number`` (1-based, held within range) of the picker's therapists, or None when
+    they all fit on one calendar."""
+    if len(therapists) <= THERAPISTS_PER_PAGE:
+        return None
+    count = -(-len(therapists) // THERAPISTS_PER_PAGE)
+    number = min(max(number, 1), count)
+    start = (number - 1) * THERAPISTS_PER_PAGE
+    return TherapistGroup(therapists[start : start + THERAPISTS_PER_PAGE], number, count)
 
 
 def picker_therapists() -> QuerySet[User]:

@@ -45,6 +45,14 @@ def _day(value: str | None) -> date:
         return timezone.localdate()
 
 
+def _number(value: str | None) -> int:
+    """A page number from the address; 1 if none or unreadable."""
+    try:
+        return int(value or "1")
+    except ValueError:
+        return 1
+
+
 def _therapist_id(request: HttpRequest, therapists) -> int | None:
     """An admin's picked therapist (None: everyone). Therapists always see their own."""
     if not request.user.is_admin:
@@ -64,6 +72,9 @@ def week(request: HttpRequest) -> HttpResponse:
     show_cancelled = request.GET.get("cancelled") == "1"
     therapists = list(selectors.picker_therapists()) if request.user.is_admin else []
     therapist_id = _therapist_id(request, therapists)
+    group = None
+    if request.user.is_admin and therapist_id is None:
+        group = selectors.therapist_group(therapists, _number(request.GET.get("group")))
     first = day if view == "day" else selectors.week_start(day)
     step = timedelta(days=1 if view == "day" else 7)
     calendar = selectors.calendar_week(
@@ -71,6 +82,7 @@ def week(request: HttpRequest) -> HttpResponse:
         first=first,
         days=1 if view == "day" else 7,
         therapist_id=therapist_id,
+        therapist_ids=group.ids if group else None,
         show_cancelled=show_cancelled,
     )
 
@@ -79,6 +91,7 @@ def week(request: HttpRequest) -> HttpResponse:
             "date": day.isoformat(),
             "view": view,
             "therapist": therapist_id or "",
+            "group": group.number if group and group.number > 1 else "",
             "cancelled": "1" if show_cancelled else "",
             **changes,
         }
@@ -101,6 +114,7 @@ def week(request: HttpRequest) -> HttpResponse:
         "therapists": therapists,
         "therapist_id": therapist_id,
         "all_therapists": request.user.is_admin and therapist_id is None,
+        "group": group,
         "time_zone": settings.TIME_ZONE,
         "links": {
             "previous": link(date=(first - step).isoformat()),
@@ -108,6 +122,10 @@ def week(request: HttpRequest) -> HttpResponse:
             "next": link(date=(first + step).isoformat()),
             "week": link(view="week"),
             "day": link(view="day"),
+            "group_previous": link(group=group.number - 1) if group and group.number > 1 else "",
+            "group_next": link(group=group.number + 1)
+            if group and group.number < group.count
+            else "",
             "cancelled": link(cancelled="" if show_cancelled else "1"),
         },
         "day_headers": [(d, link(date=d.isoformat(), view="day")) for d in calendar.days],

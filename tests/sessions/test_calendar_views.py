@@ -120,6 +120,42 @@ def test_an_admin_sees_everyone_labelled_and_can_pick_a_therapist(
     assert "Maya Patel" in words(web.get(f"{WEEK}?therapist=abc"))
 
 
+def test_a_large_practice_shows_its_therapists_a_group_at_a_time(as_user, admin_user):
+    """500 therapists' week is ~11,000 sessions: the all-therapists view shows twelve therapists
+    at a time, in the picker's order, with links to the next and previous twelve."""
+    therapists = [
+        factories.TherapistFactory(first_name="T", last_name=f"Name{n:02d}") for n in range(14)
+    ]
+    for n, therapist in enumerate(therapists):
+        client = factories.ClientFactory(
+            primary_therapist=therapist, first_name="Client", last_name=f"Of{n:02d}"
+        )
+        SessionFactory(
+            client=client,
+            therapist=therapist,
+            kind="general",
+            starts_at=at(date(2026, 3, 3), 8 + n % 10),
+        )
+    web = as_user(admin_user)
+    first = web.get(WEEK)
+    page = words(first)
+    assert "Therapists 1–12 (Name00 – Name11), of 14 therapists." in page
+    assert "Client Of11" in page
+    assert "Client Of12" not in page
+    assert first.context["links"]["group_previous"] == ""
+    second = web.get(first.context["links"]["group_next"])
+    page = words(second)
+    assert "Therapists 13–14 (Name12 – Name13), of 14 therapists." in page
+    assert "Client Of12" in page
+    assert "Client Of11" not in page
+    # The next week keeps the group; a group past the end shows the last one.
+    assert "group=2" in second.context["links"]["next"]
+    assert "Client Of13" in words(web.get(f"{WEEK}?group=99"))
+    assert "Client Of00" in words(web.get(f"{WEEK}?group=x"))
+    # Picking one therapist shows theirs only, whatever their group.
+    assert "Client Of13" in words(web.get(f"{WEEK}?therapist={therapists[13].pk}&group=1"))
+
+
 # --- The grid -----------------------------------------------------------------------------------
 
 
