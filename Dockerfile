@@ -51,4 +51,7 @@ RUN DEBUG=false \
 USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "kap_clinic.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]
+# --timeout: a worker silent for 60 s is restarted. Every page answers in well under a second at
+# group-practice scale (docs/benchmarks.md) and the CSV export streams, so only a stuck request
+# meets it; the default (30 s) killed the audit trail and the export at N=10 before issue 13.
+CMD ["gunicorn", "kap_clinic.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]
