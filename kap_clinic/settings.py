@@ -80,7 +80,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    # django-otp's, checking the session's two-factor device once a minute, not on every request.
+    "accounts.middleware.OTPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.IdleLogoutMiddleware",
     "accounts.middleware.StaffTwoFactorMiddleware",

@@ -90,8 +90,9 @@ def test_a_closed_chart_answers_409_and_keeps_nothing_alive(client, dosing):
 def test_long_past_its_end_the_chart_stops_keeping_alive(client, dosing):
     session, clock = dosing
     _chart, ping = urls(session)
-    sign_in(client, session.therapist)
+    # Signed in then (signing in is activity): the sign-in is fresh, the chart is not.
     clock.move_to(session.ends_at + timedelta(hours=2, minutes=1))
+    sign_in(client, session.therapist)
     client.get(reverse("accounts:account"))
     assert client.post(ping, **PING).status_code == 409
 
