@@ -137,8 +137,18 @@ restore: install
 	@test -n "$(BACKUP)" || { echo "Give the file: make restore BACKUP=var/backups/..."; exit 2; }
 	$(PY) manage.py restore "$(BACKUP)" --yes
 
+## bench: the reminder dispatch benchmark (PostgreSQL and Redis in DATABASE_URL / REDIS_URL).
+# make bench SCALE=1 (or 10): the page benchmark instead (benchmarks/pages.py, docs/benchmarks.md):
+# gunicorn with production settings on a clinic of that scale, seeded once into
+# <DATABASE_URL's name>_scale<N> and reused; BENCH_ARGS passes its options (--iterations 40,
+# --pages export,dashboard-admin, --help). The table goes to var/bench-pages-scale<N>.md.
+SCALE ?=
 bench: install
+ifeq ($(strip $(SCALE)),)
 	$(BIN)/pytest -p no:randomly benchmarks -q $(PYTEST_ARGS)
+else
+	$(PY) -m benchmarks.pages --scale $(SCALE) $(BENCH_ARGS)
+endif
 
 clean:
 	rm -rf var/ .venv/ node_modules/ .env
