@@ -1,14 +1,15 @@
 """The page benchmark's load client: a process of its own (pages.py starts it), standard library
-only, no Django. Each of ``concurrency`` closed-loop workers (one process each, its own signed-in
-session per role) requests, for one page after another, the floor page and then the page, again
-and again: a few warm-ups, then ``iterations`` measured pairs, or fewer once ``page_seconds`` have
-passed (at least one). The workers start each page together (a barrier), so a page's requests and
-the floor requests between them share the same minute and the same load.
+only, no Django. Each of ``concurrency`` closed-loop workers (one process each, with a signed-in
+session of its own for each page) requests, for one page after another, the floor page and then
+the page, again and again: a few warm-ups, then ``iterations`` measured pairs, or fewer once
+``page_seconds`` have passed (at least one). The workers start each page together (a barrier), so
+a page's requests and the floor requests between them share the same minute and the same load.
 
     python -m benchmarks.load PLAN.json RESULTS.json
 
 The plan (pages.py writes it): host, port, headers, cookie_name, concurrency, warmup, iterations,
-page_seconds, timeout, floor_path, pages [{key, path, role, stream}], sessions {role: [key, ...]}.
+page_seconds, timeout, floor_path, pages [{key, path, role, stream}], sessions {page key: [session
+key per worker]}.
 The results: {key: {"page": [sample, ...], "floor": [...], "errors": [...]}}, a sample being
 {"total", "first", "bytes", "lines"[, "first_row"]} in seconds and bytes."""
 
@@ -88,8 +89,8 @@ def _pairs(plan: dict, page: dict, cookie: str) -> dict:
 
 def worker(index: int, plan: dict, barrier, results) -> None:
     for page in plan["pages"]:
-        barrier.wait(timeout=plan["timeout"] * 4 + plan["page_seconds"] * 2)
-        cookie = plan["sessions"][page["role"]][index]
+        barrier.wait(timeout=plan["timeout"] * 6 + plan["page_seconds"] * 2)
+        cookie = plan["sessions"][page["key"]][index]
         results.put((index, page["key"], _pairs(plan, page, cookie)))
     results.put((index, None, None))
 

@@ -305,7 +305,9 @@ def _prepare(args: argparse.Namespace) -> dict:
     return {
         "pages": plan.as_dicts(pages),
         "floor_path": plan.floor_path(),
-        "sessions": {role: plan.signed_in(user, args.concurrency) for role, user in people.items()},
+        "sessions": {
+            page.key: plan.signed_in(people[page.role], args.concurrency) for page in pages
+        },
         "people": {role: user.get_full_name() for role, user in people.items()},
     }
 

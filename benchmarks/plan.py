@@ -21,7 +21,7 @@ from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.middleware import LAST_ACTIVITY_KEY, SIGNED_IN_KEY
+from accounts.middleware import SIGNED_IN_KEY
 from accounts.models import Role, User
 from patients.models import Client, Intake, QuestionnaireRequest, TreatmentCourse
 from patients.models.courses import Phase
@@ -249,7 +249,9 @@ def floor_path() -> str:
 
 
 def signed_in(user: User, count: int) -> list[str]:
-    """``count`` sessions of ``user`` as a sign-in leaves them (django.contrib.auth.login, and for
+    """``count`` sessions of ``user`` (one per load worker; pages.py makes them for each page, so
+    that no session sits idle past the idle logoff while other pages are measured) as a sign-in
+    leaves them (django.contrib.auth.login, and for
     staff django_otp.login after the code), made directly in the database: no password or TOTP
     code is typed. Staff get a confirmed authenticator named "Benchmark" (in the run's copy of the
     database only) for the two-factor middleware to find."""
@@ -264,8 +266,9 @@ def signed_in(user: User, count: int) -> list[str]:
         store[SESSION_KEY] = user._meta.pk.value_to_string(user)
         store[BACKEND_SESSION_KEY] = AUTH_BACKEND
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        # The 12-hour cap (R22) counts from here; signing in is the first activity.
-        store[SIGNED_IN_KEY] = store[LAST_ACTIVITY_KEY] = time.time()
+        # The 12-hour cap (R22) counts from here. No activity time yet: the first request writes
+        # it, so a session made at the start of a long run is not idle when its page comes.
+        store[SIGNED_IN_KEY] = time.time()
         if device is not None:
             store[DEVICE_ID_SESSION_KEY] = device.persistent_id
         store.create()
