@@ -2,11 +2,11 @@
 and signed-in sessions made directly in it. Imported by pages.py after django.setup(), with the
 settings of the run (the throw-away copy of the seeded database).
 
-The people are the plain demo's when the seed has them (Alex Morgan, Sam Rivera, Maya Patel), else
-the first that fit: an admin; the therapist of a course in dosing with a dosing chart and a
-referral (their client's record, course, hand-off, chart and referral packet are the therapist's
-pages); a client with a portal sign-in, preferably one with an intake in progress and a
-questionnaire to fill in."""
+The admin and the client are the plain demo's when the seed has them (Alex Morgan; Maya Patel,
+with an intake in progress and a PHQ-9 to fill in), else the first that fit. The therapist is the
+one with the biggest caseload among those with a client in dosing (a dosing chart, a referral):
+their client's record, course, hand-off, chart and referral packet are the therapist's pages, and
+their caseload is what the therapist's lists show (~100 clients in a generated clinic)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Subquery, Value, When
 from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -28,11 +28,7 @@ from patients.models.courses import Phase
 from sessions.models import Session
 
 DEMO_DOMAIN = "demo.kapclinic.test"  # demo/seed.py
-PREFERRED = {
-    "admin": f"admin@{DEMO_DOMAIN}",
-    "therapist": f"rivera@{DEMO_DOMAIN}",
-    "client": f"maya@{DEMO_DOMAIN}",
-}
+PREFERRED = {"admin": f"admin@{DEMO_DOMAIN}", "client": f"maya@{DEMO_DOMAIN}"}
 FLOOR_URL_NAME = "help"
 # The portal intake step measured: the longest form of the intake (R17).
 INTAKE_STEP = "medical"
@@ -67,20 +63,35 @@ def _admin() -> User:
 
 
 def _dosing_course() -> TreatmentCourse:
-    """A course in dosing whose client is the course therapist's own, with a referral and a
-    dosing chart: the therapist pages with the most on them."""
+    """A course in dosing of the therapist with the biggest caseload (in a generated clinic ~100
+    clients, not the demo therapist's handful), whose client is their own, with a referral and a
+    dosing chart; of that therapist's, the one with the most sessions: the therapist pages with
+    the most on them."""
     charted = Session.objects.filter(course=OuterRef("pk"), dosing_chart__isnull=False)
-    courses = TreatmentCourse.objects.filter(
-        Exists(charted),
-        phase=Phase.DOSING,
-        referral__isnull=False,
-        therapist__is_active=True,
-        client__primary_therapist=F("therapist"),
-    ).select_related("client", "therapist")
-    course = _preferred_first(courses, "therapist__email", PREFERRED["therapist"]).first()
-    if course is not None:
-        return course
-    raise NothingToMeasure("no course in dosing with a dosing chart and a referral")
+    caseload = (
+        Client.objects.active()
+        .filter(primary_therapist=OuterRef("therapist"))
+        .order_by()
+        .values("primary_therapist")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    course = (
+        TreatmentCourse.objects.filter(
+            Exists(charted),
+            phase=Phase.DOSING,
+            referral__isnull=False,
+            therapist__is_active=True,
+            client__primary_therapist=F("therapist"),
+        )
+        .annotate(caseload=Subquery(caseload), session_count=Count("sessions"))
+        .order_by("-caseload", "-session_count", "pk")
+        .select_related("client", "therapist")
+        .first()
+    )
+    if course is None:
+        raise NothingToMeasure("no course in dosing with a dosing chart and a referral")
+    return course
 
 
 def _portal_client() -> Client:
