@@ -95,7 +95,10 @@ def _decode(cursor: str, order: Sequence[str], model: type[Model]) -> list[Any] 
         field = model._meta.get_field(name.lstrip("-"))
         internal = field.get_internal_type()
         if internal == "DateTimeField":
-            parsed = parse_datetime(value) if isinstance(value, str) else None
+            try:
+                parsed = parse_datetime(value) if isinstance(value, str) else None
+            except ValueError:  # well-formed but no such moment: "2026-02-30", offset +99:00
+                parsed = None
             if parsed is None:
                 return None
             typed.append(parsed)
