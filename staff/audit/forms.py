@@ -89,13 +89,16 @@ class AuditFilterForm(forms.Form):
         super().__init__(data.copy() if data is not None else None, **kwargs)
         self.viewer = viewer
         self.choices: dict[str, Choices] = {}
+        for field in self.fields.values():
+            if not field.widget.is_hidden:
+                field.widget.attrs.setdefault("class", "form-control")
         for text_field, kind in (("who", "people"), ("client_name", "clients")):
             box = f"id_{text_field}-suggestions"
             self.fields[text_field].widget.attrs.update(
                 {
                     # htmx: a few matches as the admin types (the field's own value is sent).
                     "hx-get": reverse("audit:suggest", kwargs={"kind": kind}),
-                    "hx-trigger": "input changed delay:250ms, search",
+                    "hx-trigger": "input changed delay:250ms",
                     "hx-target": f"#{box}",
                     "hx-sync": "this:replace",
                     "aria-controls": box,
@@ -103,6 +106,14 @@ class AuditFilterForm(forms.Form):
                     "data-suggest-input": "",
                 }
             )
+
+    def full_clean(self):
+        super().full_clean()
+        # Bootstrap's look of a field with a problem (templates/audit/_field.html; Django adds
+        # aria-invalid and points aria-describedby at the message).
+        for name in self.errors:
+            if name in self.fields and not self.fields[name].widget.is_hidden:
+                self.fields[name].widget.attrs["class"] = "form-control is-invalid"
 
     def clean(self):
         data = super().clean()
