@@ -36,7 +36,7 @@ class AccessEvent(models.Model):
         ordering = ["-at", "-id"]
         # The audit browser pages through the trail newest first by (at, id) (keyset pagination,
         # staff/audit/selectors.py): each filter has an index that yields its rows in that order,
-        # so a page reads its 50 rows and stops, however long the trail. (at, id) also serves a
+        # so a page reads its 25 rows and stops, however long the trail. (at, id) also serves a
         # date range alone; it replaced the single-column index on ``at``.
         indexes = [
             models.Index(fields=["-at", "-id"], name="audit_access_at_id_idx"),

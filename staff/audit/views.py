@@ -28,7 +28,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     page, form or URL that edits or deletes an audit row.
 
     A keyset page of the trail (selectors.trail_page): "Older" and "Newer" links carry the first
-    or last row's (time, id), so a page reads its own 50 rows from an index whatever the size of
+    or last row's (time, id), so a page reads its own 25 rows from an index whatever the size of
     the trail, and rows written meanwhile neither shift nor repeat what the admin reads."""
     kind = request.GET.get("kind") if request.GET.get("kind") in KINDS else "views"
     filtering = any(request.GET.get(name) for name in request.GET if name not in PAGING)

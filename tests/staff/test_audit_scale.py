@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from audit.models import AccessEvent
 from patients.models import Client
-from staff.audit.selectors import TrailPage
+from staff.audit.selectors import PAGE_SIZE, TrailPage
 from tests import factories
 from tests.conftest import sign_in
 from tests.factories_referrals import PrescriberFactory
@@ -284,17 +284,24 @@ def test_older_and_newer_pages_keep_the_filters_and_never_repeat(
     client, admin_user, therapist, client_record, kind
 ):
     other = factories.ClientFactory(primary_therapist=therapist)
+    # Two pages and some: half a minute apart, then all at one instant (ordered by id).
     if kind == "views":
-        _views(therapist, client_record, 60)
-        _views(therapist, client_record, 60, at=START + timedelta(hours=2), step=timedelta(0))
-        _views(therapist, other, 30, at=START + timedelta(minutes=30))
+        _views(therapist, client_record, PAGE_SIZE)
+        _views(
+            therapist,
+            client_record,
+            PAGE_SIZE + 10,
+            at=START + timedelta(hours=2),
+            step=timedelta(0),
+        )
+        _views(therapist, other, 30, at=START + timedelta(minutes=10))
     else:
-        _changes(therapist, client_record, 120)
+        _changes(therapist, client_record, 2 * PAGE_SIZE + 10)
         _changes(therapist, other, 30)
     sign_in(client, admin_user)
     if kind == "views":
         expected = list(AccessEvent.objects.filter(client=client_record).order_by("-at", "-id"))
-    else:  # the 120 and the client's own creation
+    else:  # and the client's own creation
         expected = list(
             LogEntry.objects.filter(additional_data__client_id=client_record.pk).order_by(
                 "-timestamp", "-id"
@@ -316,7 +323,7 @@ def test_older_and_newer_pages_keep_the_filters_and_never_repeat(
     pages.append(_rows(second))
     third = client.get(URL, _link(second, "Older entries"))
     pages.append(_rows(third))
-    assert [len(p) for p in pages] == [50, 50, len(expected) - 100]
+    assert [len(p) for p in pages] == [PAGE_SIZE, PAGE_SIZE, len(expected) - 2 * PAGE_SIZE]
     assert third.context["trail"].page.older is None  # the oldest page
     # Each row once, newest first (ties in time by id), only the client's, as read before the
     # rows written meanwhile.
