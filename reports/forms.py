@@ -37,8 +37,30 @@ class PeriodForm(forms.Form):
         return self.default_period()
 
 
+class TherapistField(forms.ModelChoiceField):
+    """The therapist filter, from one read of the therapists: the options and the check of the
+    value sent come from the same list (a plain ModelChoiceField counts the rows, reads them to
+    render the options and looks the value up again: three queries on every dashboard)."""
+
+    def use(self, therapists: list[User]) -> None:
+        self._by_pk = {str(therapist.pk): therapist for therapist in therapists}
+        self.choices = [("", self.empty_label)] + [
+            (therapist.pk, self.label_from_instance(therapist)) for therapist in therapists
+        ]
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return self._by_pk[str(value)]
+        except KeyError:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            ) from None
+
+
 class FilterForm(forms.Form):
-    therapist = forms.ModelChoiceField(
+    therapist = TherapistField(
         queryset=User.objects.none(), required=False, empty_label="All therapists"
     )
     phase = forms.ChoiceField(required=False)
@@ -61,7 +83,9 @@ class FilterForm(forms.Form):
         therapists = User.objects.filter(role=Role.THERAPIST, is_active=True)
         if not user.is_admin:
             therapists = therapists.filter(pk=user.pk)
-        self.fields["therapist"].queryset = therapists.order_by("last_name", "first_name")
+        therapists = therapists.order_by("last_name", "first_name")
+        self.fields["therapist"].queryset = therapists
+        self.fields["therapist"].use(list(therapists))
         labels = dict(Phase.choices)
         self.fields["phase"].choices = [("", "All active phases")] + [
             (phase, labels[phase]) for phase in ACTIVE_PHASES

@@ -1,6 +1,6 @@
 """The course-progress dashboard in a browser, as an admin: the clinic figures, the table with its
 sparklines and alerts, a therapist filter, then the CSV download (initials by default).
-Screenshots: tests/screenshots/dashboard-*.png."""
+The table's pages past the count's cap. Screenshots: tests/screenshots/dashboard-*.png."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from patients.models import Alert, Phase
+from reports import selectors
 from tests import factories
 from tests.factories_integration import dose_for
 from tests.factories_sessions import course_for
@@ -102,3 +103,34 @@ def test_the_dashboard_fits_a_phone(phone_page: Page, verified_staff, screenshot
     expect(alert).to_be_in_viewport()  # scrolled into the box, the page still 390 px wide
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "dashboard-phone-table-scrolled")
+
+
+def test_the_table_pages_without_counting_the_clinic(
+    page: Page, verified_staff, screenshot, admin_user, monkeypatch
+):
+    """Past the count's cap the page says "more than", and the pages go on with Next and
+    Previous (no "of N": the clinic's courses are not counted to show 25)."""
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 2)
+    monkeypatch.setattr(selectors, "COUNT_CAP", 3)
+    sam = factories.TherapistFactory(first_name="Sam", last_name="Rivera")
+    for last_name in ["Adams", "Baker", "Clark", "Davis", "Evans"]:
+        client = factories.ClientFactory(
+            primary_therapist=sam, first_name="Ana", last_name=last_name
+        )
+        course_for(client)
+    verified_staff(admin_user)
+    page.goto(reverse("reports:dashboard"))
+    expect(page.get_by_text("More than 3 courses")).to_be_visible()
+    table = page.get_by_role("table")
+    expect(table.get_by_role("row").nth(1)).to_contain_text("Ana Adams")
+    pages = page.get_by_role("navigation", name="Pages")
+    expect(pages.get_by_text("Page 1", exact=True)).to_be_visible()
+    pages.get_by_role("link", name="Next").click()
+    expect(pages.get_by_text("Page 2", exact=True)).to_be_visible()
+    expect(table.get_by_role("row").nth(1)).to_contain_text("Ana Clark")
+    screenshot(page, "dashboard-pages")
+    pages.get_by_role("link", name="Next").click()
+    expect(table.get_by_role("row")).to_have_count(2)  # the heading and Ana Evans
+    expect(pages.get_by_role("link", name="Next")).to_have_count(0)
+    pages.get_by_role("link", name="Previous").click()
+    expect(pages.get_by_text("Page 2", exact=True)).to_be_visible()
