@@ -141,15 +141,16 @@ class Median(Subquery):
         "UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) AS m "
         "WHERE m.rn IN ((m.n + 1) / 2, (m.n + 2) / 2))"
     )
-    output_field = FloatField()
 
-    def as_sql(self, compiler, connection, template=None, **extra_context):
-        return super().as_sql(compiler, connection, template, fence="", **extra_context)
+    def __init__(self, queryset: QuerySet) -> None:
+        super().__init__(queryset, output_field=FloatField(), fence="")
 
-    def as_postgresql(self, compiler, connection, **extra_context):
+    def as_postgresql(self, compiler, connection):
         # OFFSET 0 keeps PostgreSQL from merging the subquery into the window's query, where
         # each reference to c.v computed the value (three index probes) again.
-        return super().as_sql(compiler, connection, fence=" OFFSET 0", **extra_context)
+        fenced = self.copy()
+        fenced.extra = {**self.extra, "fence": " OFFSET 0"}
+        return fenced.as_sql(compiler, connection)
 
 
 def _change(instrument: str):
