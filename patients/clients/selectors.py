@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, TypedDict
 
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    FilteredRelation,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.models import Role, User
 from patients.access import visible_clients
-from patients.models import Client, ClientFlag, Intake, PortalInvitation, TreatmentCourse
+from patients.models import (
+    Client,
+    ClientFlag,
+    ClientShare,
+    Intake,
+    PortalInvitation,
+    QuestionnaireResponse,
+    TreatmentCourse,
+)
+from patients.models.questionnaires import Instrument
 
 if TYPE_CHECKING:
     from django.db.models import OrderBy
     from django_stubs_ext import WithAnnotations
-
-    from accounts.models import User
 
 
 class ClientStatus(TypedDict):
@@ -127,9 +146,70 @@ def client_shares(*, client: Client):
     return client.shares.filter(revoked_at__isnull=True).select_related("therapist")
 
 
+@dataclass
+class Sharing:
+    """The record's "Shared with" panel: the live shares, and the therapists the share form
+    offers (only for who may manage the shares)."""
+
+    shares: list[ClientShare]
+    choices: list[User] = field(default_factory=list)
+
+
+def sharing(*, client: Client, manage: bool) -> Sharing:
+    """The live shares of ``client`` with their therapists, by name; with ``manage``, also the
+    active therapists it can still be shared with (not the primary therapist, not already
+    shared). One query either way: for the form it reads every active therapist with their live
+    share of this client joined (at most one, a constraint), so the shares come from the same
+    rows, where the form used to run its own query twice (the page tested it, then listed it)."""
+    if not manage:
+        shares = client_shares(client=client).order_by(
+            "therapist__last_name", "therapist__first_name", "id"
+        )
+        return Sharing(shares=list(shares))
+    rows = (
+        User.objects.annotate(
+            live=FilteredRelation(
+                "shared_clients",
+                condition=Q(shared_clients__client=client, shared_clients__revoked_at__isnull=True),
+            )
+        )
+        .filter(Q(role=Role.THERAPIST, is_active=True) | Q(live__isnull=False))
+        .annotate(
+            share_id=F("live__id"),
+            share_reason=F("live__reason"),
+            share_created_at=F("live__created_at"),
+        )
+        .order_by("last_name", "first_name", "id")
+    )
+    result = Sharing(shares=[])
+    for user in rows:
+        if user.share_id is not None:
+            result.shares.append(
+                ClientShare(
+                    pk=user.share_id,
+                    client=client,
+                    therapist=user,
+                    reason=user.share_reason,
+                    created_at=user.share_created_at,
+                )
+            )
+        elif user.pk != client.primary_therapist_id:
+            result.choices.append(user)
+    return result
+
+
+def latest_scores(responses: list[QuestionnaireResponse]) -> dict[str, QuestionnaireResponse]:
+    """What questionnaires.selectors.latest_scores answers (the newest response per instrument,
+    PHQ-9, GAD-7, PCL-5 in that order), from the client's responses already loaded oldest first
+    (courses.outcomes.scores_of). No query."""
+    newest = {response.instrument: response for response in responses}
+    return {key: newest[key] for key in Instrument.values if key in newest}
+
+
 def portal_status(*, client: Client) -> dict:
-    """What the record page says about the client's portal access, and the open invitation."""
-    invitation = client.invitations.select_related("message").order_by("-created_at", "-id").first()
+    """What the record page says about the client's portal access, and the open invitation. One
+    query: the portal account (none when it came with the client, none without one), or else the
+    latest invitation."""
     user = client.user  # None without a query when there is no portal account
     if user is not None:
         if not user.is_active:
@@ -137,6 +217,7 @@ def portal_status(*, client: Client) -> dict:
         if user.last_login:
             return {"state": "active", "label": "Active", "invitation": None}
         return {"state": "never_used", "label": "Signed up, never signed in", "invitation": None}
+    invitation = client.invitations.select_related("message").order_by("-created_at", "-id").first()
     if invitation and invitation.is_open:
         return {"state": "invited", "label": "Invited", "invitation": invitation}
     if invitation and invitation.revoked_at is None and invitation.accepted_at is None:

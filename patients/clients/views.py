@@ -16,12 +16,9 @@ from kap_clinic.errors import DomainError, add_refusal
 from patients.access import client_for_view
 from patients.clients import selectors, services
 from patients.clients.forms import ArchiveForm, ClientFilterForm, ClientForm, ShareForm
-from patients.courses import outcomes as outcome_selectors
-from patients.courses import selectors as course_selectors
-from patients.intake import selectors as intake_selectors
+from patients.courses.record import client_record
 from patients.models import PortalInvitation
-from patients.questionnaires import selectors as questionnaire_selectors
-from patients.referrals import selectors as referral_selectors
+from patients.record_access import client_for_page
 
 PAGE_SIZE = 25
 
@@ -63,24 +60,16 @@ def client_list(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
-    client = client_for_view(request, client_id, page="Client record")
+    # With the portal account: the portal panel needs it (patients.courses.record).
+    client = client_for_page(request, client_id, page="Client record", related=("user",))
     can_manage_shares = services.can_manage_shares(request.user, client)
     return render(
         request,
         "patients/client_detail.html",
         {
             "client": client,
-            "shares": selectors.client_shares(client=client),
             "can_manage_shares": can_manage_shares,
-            "share_form": ShareForm(client=client) if can_manage_shares else None,
-            "portal": selectors.portal_status(client=client),
-            "scores": questionnaire_selectors.latest_scores(client=client),
-            "archive_form": ArchiveForm(),
-            "course_summary": course_selectors.course_summary(client=client),
-            # R19: PHQ-9 / GAD-7 over time with every dose of the client (two queries).
-            "outcome": outcome_selectors.outcome_chart(client=client),
-            "referral_summary": referral_selectors.referral_summary(client=client),
-            **intake_selectors.intake_summary(client=client),
+            **client_record(client=client, manage_shares=can_manage_shares),
         },
     )
 

@@ -11,13 +11,74 @@ from datetime import date
 from django.utils import timezone
 
 from kap_clinic import formats
-from patients.courses.selectors import ScoreRow, score_trend
-from patients.models import Client, TreatmentCourse
+from patients.models import Client, QuestionnaireResponse, TreatmentCourse
 from patients.models.questionnaires import Instrument
 from patients.questionnaires import scoring
 from sessions.models import DoseAdministration
 
 INSTRUMENTS = (Instrument.PHQ9, Instrument.GAD7)
+
+
+@dataclass
+class ScoreRow:
+    on: date
+    instrument: str
+    name: str
+    total: int
+    max_total: int
+    band: str
+
+
+# What the score reads (and the client record's latest scores) need of a response.
+SCORE_FIELDS = ("id", "instrument", "total", "band", "item9_score", "submitted_at", "client_id")
+
+
+def scores_of(*, client: Client, instruments=INSTRUMENTS) -> list[QuestionnaireResponse]:
+    """The client's responses to ``instruments``, oldest first, with SCORE_FIELDS only. One
+    query."""
+    return list(
+        QuestionnaireResponse.objects.filter(client=client, instrument__in=instruments)
+        .only(*SCORE_FIELDS)
+        .order_by("submitted_at", "id")
+    )
+
+
+def score_trend(
+    *, client: Client, responses: list[QuestionnaireResponse] | None = None
+) -> tuple[list[ScoreRow], dict]:
+    """R19 PHQ-9 and GAD-7 over time, oldest first, as table rows and as chart data (for
+    json_script: {"labels": ["Jan 31, 2025", ...], "phq9": [{"x": "Jan 31, 2025", "y": 12}, ...],
+    "gad7": [...]}: the dates in order, once each). One query; none from ``responses`` already
+    loaded (scores_of, oldest first; other questionnaires are left out)."""
+    if responses is None:
+        responses = scores_of(client=client)
+    rows = []
+    chart: dict[str, list[dict]] = {Instrument.PHQ9: [], Instrument.GAD7: []}
+    labels: list[str] = []
+    for response in responses:
+        if response.instrument not in INSTRUMENTS:
+            continue
+        spec = scoring.definition(response.instrument)
+        on = timezone.localdate(response.submitted_at)
+        rows.append(
+            ScoreRow(
+                on=on,
+                instrument=response.instrument,
+                name=spec.name,
+                total=response.total,
+                max_total=spec.max_total,
+                band=response.band,
+            )
+        )
+        label = formats.day(on)
+        if not labels or labels[-1] != label:
+            labels.append(label)
+        chart[response.instrument].append({"x": label, "y": response.total})
+    return rows, {
+        "labels": labels,
+        "phq9": chart[Instrument.PHQ9],
+        "gad7": chart[Instrument.GAD7],
+    }
 
 
 @dataclass
@@ -128,8 +189,17 @@ def dose_dates(*, client: Client, course: TreatmentCourse | None = None) -> list
     ]
 
 
-def outcome_chart(*, client: Client, course: TreatmentCourse | None = None) -> OutcomeChart:
+def outcome_chart(
+    *,
+    client: Client,
+    course: TreatmentCourse | None = None,
+    responses: list[QuestionnaireResponse] | None = None,
+    doses: list[date] | None = None,
+) -> OutcomeChart:
     """Every PHQ-9 and GAD-7 of the client with the doses of ``course`` (every dose of the client
-    without one). Two queries."""
-    rows, _ = score_trend(client=client)
-    return build_outcome_chart(rows=rows, dose_dates=dose_dates(client=client, course=course))
+    without one). Two queries; none for the ``responses`` (scores_of) or the dose dates
+    (``doses``) the caller already has."""
+    rows, _ = score_trend(client=client, responses=responses)
+    if doses is None:
+        doses = dose_dates(client=client, course=course)
+    return build_outcome_chart(rows=rows, dose_dates=doses)

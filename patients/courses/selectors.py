@@ -7,7 +7,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.db.models import Case, IntegerField, Max, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from clinic import settings_reader
@@ -21,17 +35,12 @@ from patients.models import (
     Intake,
     Phase,
     Prescription,
-    QuestionnaireResponse,
     ReferralTransition,
     TreatmentCourse,
 )
 from patients.models.courses import CLOSED_PHASES
-from patients.models.questionnaires import Instrument
-from patients.questionnaires import scoring
 from patients.referrals.selectors import current_prescription
 from sessions.models import (
-    AdverseEvent,
-    BloodPressureReading,
     DoseAdministration,
     DosingChart,
     Session,
@@ -40,18 +49,63 @@ from sessions.models import (
 )
 
 # --- Counts from the sessions app --------------------------------------------------------------
+#
+# Each count is a function (one query) and the same count as an annotation, so that a page that
+# loads the course or the prescription anyway gets it in that query. The functions read the
+# annotation when the object carries it.
+
+
+def _count(rows: QuerySet) -> Coalesce:
+    """COUNT(*) of ``rows`` (filtered on OuterRef) as a scalar subquery, 0 when none."""
+    counted = rows.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def with_doses_counted(prescriptions: QuerySet[Prescription]) -> QuerySet[Prescription]:
+    """Each prescription with ``doses_counted``: R5, the doses given against it, counted as
+    DoseAdministration.objects.counted_against counts them (under the prescription that started
+    its authorisation and every prescription of the same authorisation)."""
+    start = Coalesce(OuterRef("authorisation_id"), OuterRef("pk"))
+    doses = DoseAdministration.objects.filter(
+        Q(prescription_id=start) | Q(prescription__authorisation_id=start)
+    )
+    return prescriptions.annotate(doses_counted=_count(doses))
+
+
+def prescription_in_force(*, client: Client) -> Prescription | None:
+    """current_prescription (with its referral and prescriber) and its doses counted (R5). One
+    query."""
+    return current_prescription(client=client, rows=with_doses_counted)
+
+
+def with_facts(courses: QuerySet[TreatmentCourse]) -> QuerySet[TreatmentCourse]:
+    """Each course with what course_facts reads besides the prescription: ``prep_done`` (R2,
+    the completed preparation sessions) and ``intake_submitted`` (R17)."""
+    return courses.annotate(
+        prep_done=_count(Session.objects.filter(course=OuterRef("pk")).completed_preparation()),
+        intake_submitted=Exists(
+            Intake.objects.filter(client=OuterRef("client_id"), status=Intake.Status.SUBMITTED)
+        ),
+    )
 
 
 def doses_used(prescription: Prescription | None) -> int:
     """R5: doses given under ``prescription`` (its DoseAdministration rows, whatever the course).
-    One COUNT query; none without a prescription."""
+    One COUNT query; none without a prescription or when it carries ``doses_counted``."""
     if prescription is None:
         return 0
+    counted = getattr(prescription, "doses_counted", None)
+    if counted is not None:
+        return counted
     return DoseAdministration.objects.counted_against(prescription).count()
 
 
 def prep_sessions_completed(course: TreatmentCourse) -> int:
-    """R2: completed preparation sessions of ``course``. One COUNT query."""
+    """R2: completed preparation sessions of ``course``. One COUNT query (none when the course
+    was loaded with_facts)."""
+    counted = getattr(course, "prep_done", None)
+    if counted is not None:
+        return counted
     return Session.objects.filter(course=course).completed_preparation().count()
 
 
@@ -70,15 +124,19 @@ def last_dose_on(course: TreatmentCourse) -> date | None:
 def course_facts(
     *, course: TreatmentCourse, today: date | None = None, prescription=False
 ) -> CourseFacts:
-    """What the phase preconditions look at. Four queries: the prescription in force (none when
-    ``prescription`` is given, None included), the submitted intake, the doses used under the
-    prescription (none without one) and the completed preparation sessions."""
+    """What the phase preconditions look at. Up to four queries: the prescription in force with
+    its doses counted (none when ``prescription`` is given, None included), then the submitted
+    intake, the doses used (when the prescription does not carry its count) and the completed
+    preparation sessions, each none when the course was loaded with_facts."""
     if prescription is False:
-        prescription = current_prescription(client=course.client)
-    return CourseFacts(
-        has_submitted_intake=Intake.objects.filter(
+        prescription = prescription_in_force(client=course.client)
+    submitted = getattr(course, "intake_submitted", None)
+    if submitted is None:
+        submitted = Intake.objects.filter(
             client_id=course.client_id, status=Intake.Status.SUBMITTED
-        ).exists(),
+        ).exists()
+    return CourseFacts(
+        has_submitted_intake=submitted,
         prescription=prescription,
         doses_used=doses_used(prescription),
         prep_done=prep_sessions_completed(course),
@@ -119,7 +177,7 @@ class CourseNumbers:
         return self.days_left is not None and self.days_left < 0
 
 
-def _numbers(
+def course_numbers(
     course: TreatmentCourse, facts: CourseFacts, flags: list[ClientFlag], last_dose: date | None
 ) -> CourseNumbers:
     prescription = facts.prescription
@@ -161,26 +219,39 @@ def _numbers(
     )
 
 
-def _open_flags(client: Client) -> list[ClientFlag]:
+def open_flags(*, client: Client) -> list[ClientFlag]:
+    """R18: the flags the client's current intake raised. One query."""
     return list(ClientFlag.objects.filter(client=client, is_current=True).order_by("code"))
 
 
 # --- The client record summary ------------------------------------------------------------------
 
 
-def course_summary(*, client: Client, today: date | None = None) -> dict | None:
+def course_summary(
+    *,
+    client: Client,
+    today: date | None = None,
+    prescription=False,
+    flags: list[ClientFlag] | None = None,
+) -> dict | None:
     """For the client record: the active course (else the latest one) with its phase and key
-    numbers, or None when the client has no course. Seven queries with a course and a
-    prescription (six without the prescription), one without a course."""
+    numbers, or None when the client has no course. Three queries: the course with its facts and
+    last dose, the prescription in force (none when ``prescription`` is given, None included),
+    the open flags (none when ``flags`` are given); one without a course."""
     course = (
-        TreatmentCourse.objects.filter(client=client)
+        with_facts(TreatmentCourse.objects.filter(client=client))
         .select_related("booster_of")
         .annotate(
             closed=Case(
                 When(phase__in=CLOSED_PHASES, then=Value(1)),
                 default=Value(0),
                 output_field=IntegerField(),
-            )
+            ),
+            last_dose_at=Subquery(
+                DoseAdministration.objects.filter(session__course=OuterRef("pk"))
+                .order_by("-given_at")
+                .values("given_at")[:1]
+            ),
         )
         .order_by("closed", "-opened_at", "-id")
         .first()
@@ -188,10 +259,13 @@ def course_summary(*, client: Client, today: date | None = None) -> dict | None:
     if course is None:
         return None
     course.client = client
-    facts = course_facts(course=course, today=today)
+    facts = course_facts(course=course, today=today, prescription=prescription)
+    if flags is None:
+        flags = open_flags(client=client)
+    last_dose = timezone.localdate(course.last_dose_at) if course.last_dose_at else None
     return {
         "course": course,
-        "numbers": _numbers(course, facts, _open_flags(client), last_dose_on(course)),
+        "numbers": course_numbers(course, facts, flags, last_dose),
         "stepper": stepper(course, stopped_at=_stopped_at(course)),
     }
 
@@ -205,12 +279,18 @@ def client_courses(*, client: Client) -> QuerySet[TreatmentCourse]:
     )
 
 
-def course_for_client(*, client: Client, course_id: int) -> TreatmentCourse | None:
-    course = (
-        TreatmentCourse.objects.filter(client=client, pk=course_id)
-        .select_related("therapist", "opened_by", "booster_of", "referral__prescriber")
-        .first()
+def course_rows() -> QuerySet[TreatmentCourse]:
+    """Courses as the course pages load them: the therapist, who opened it, the course it
+    follows, the referral and its prescriber, and the facts (with_facts)."""
+    return with_facts(
+        TreatmentCourse.objects.select_related(
+            "therapist", "opened_by", "booster_of", "referral__prescriber"
+        )
     )
+
+
+def course_for_client(*, client: Client, course_id: int) -> TreatmentCourse | None:
+    course = course_rows().filter(client=client, pk=course_id).first()
     if course is not None:
         course.client = client
     return course
@@ -327,25 +407,30 @@ def _timeline(
     return sorted(events, key=lambda event: (event.on, event.sort_key))
 
 
+# The dosing sessions a course's pages show: every one but the cancelled.
+DOSING_SHOWN = Q(kind=SessionKind.DOSING) & ~Q(status=SessionStatus.CANCELLED)
+# With what they show of each: the dose and its pre-dose reading, the chart, the therapist.
+DOSING_RELATED = ("dose__pre_dose_reading", "dosing_chart", "therapist")
+
+
 def dosing_sessions(*, course: TreatmentCourse) -> list[Session]:
     """The course's dosing sessions that were not cancelled, oldest first, with their dose (and
     its pre-dose reading), chart and therapist. One query."""
     return list(
-        Session.objects.filter(course=course, kind=SessionKind.DOSING)
-        .exclude(status=SessionStatus.CANCELLED)
-        .select_related("dose__pre_dose_reading", "dosing_chart", "therapist")
+        Session.objects.filter(DOSING_SHOWN, course=course)
+        .select_related(*DOSING_RELATED)
         .order_by("starts_at", "id")
     )
 
 
-def _dose(session: Session) -> DoseAdministration | None:
+def session_dose(session: Session) -> DoseAdministration | None:
     try:
         return session.dose
     except DoseAdministration.DoesNotExist:
         return None
 
 
-def _deferred_chart(session: Session) -> DosingChart | None:
+def deferred_chart(session: Session) -> DosingChart | None:
     try:
         chart = session.dosing_chart
     except DosingChart.DoesNotExist:
@@ -353,9 +438,9 @@ def _deferred_chart(session: Session) -> DosingChart | None:
     return chart if chart.outcome == DosingChart.Outcome.DEFERRED else None
 
 
-def _latest_dose_on(sessions: list[Session]) -> date | None:
+def latest_dose_on(sessions: list[Session]) -> date | None:
     """What last_dose_on answers, from dosing sessions already loaded."""
-    given = [dose.given_at for dose in map(_dose, sessions) if dose is not None]
+    given = [dose.given_at for dose in map(session_dose, sessions) if dose is not None]
     return timezone.localdate(max(given)) if given else None
 
 
@@ -369,7 +454,7 @@ def _dosing_events(sessions: list[Session]) -> list[Event]:
     events = []
     given = 0
     for session in sessions:
-        dose, deferred = _dose(session), _deferred_chart(session)
+        dose, deferred = session_dose(session), deferred_chart(session)
         therapist = session.therapist.get_full_name()
         if dose is not None:
             given += 1
@@ -435,165 +520,62 @@ class CourseDetail:
     stopped_at: str = ""
     # The latest phase change (its date and reason explain a hold or a discontinuation).
     last_change: CourseTransition | None = None
+    # The clinic-local dates of the course's doses, oldest first (the outcome chart's marks).
+    dose_dates: list[date] = field(default_factory=list)
+
+
+def _referral_prescriptions(
+    course: TreatmentCourse,
+) -> tuple[list[Prescription], Prescription | None]:
+    """The prescriptions of the course's referral, oldest first, each with its doses counted;
+    and the one of them in force, if one is. One query."""
+    referral = course.referral
+    assert referral is not None
+    rows = list(
+        with_doses_counted(Prescription.objects.filter(referral=referral))
+        .select_related("recorded_by", "prescriber")
+        .annotate(in_force=Exists(Prescription.objects.in_force().filter(pk=OuterRef("pk"))))
+        .order_by("received_on", "id")
+    )
+    current = next((row for row in rows if row.in_force), None)
+    prescriptions: list[Prescription] = list(rows)
+    for prescription in prescriptions:
+        prescription.referral = referral
+    return prescriptions, current
 
 
 def course_detail(*, course: TreatmentCourse, today: date | None = None) -> CourseDetail:
-    """Everything the course page shows. Nine queries whatever the history's length (eight
-    without a prescription): transitions, the four of course_facts, flags, the dosing sessions
-    with their doses and charts, the linked referral's transitions, its prescriptions."""
+    """Everything the course page shows. Five queries whatever the history's length, for a
+    course loaded with course_rows: transitions, flags, the dosing sessions with their doses and
+    charts, the linked referral's transitions and its prescriptions (which hold the prescription
+    in force, with its doses counted, when it came from that referral: else one more)."""
     transitions = list(course.transitions.select_related("by").order_by("at", "id"))
-    facts = course_facts(course=course, today=today)
     referral_transitions: list[ReferralTransition] = []
     prescriptions: list[Prescription] = []
+    in_force: Prescription | None = None
     if course.referral_id:
         referral_transitions = list(
             ReferralTransition.objects.filter(referral_id=course.referral_id)
             .select_related("recorded_by")
             .order_by("recorded_at", "id")
         )
-        prescriptions = list(
-            Prescription.objects.filter(referral_id=course.referral_id)
-            .select_related("recorded_by")
-            .order_by("received_on", "id")
-        )
+        prescriptions, in_force = _referral_prescriptions(course)
+    # The prescription in force came with the referral's, unless it is another referral's.
+    facts = course_facts(course=course, today=today, prescription=in_force or False)
     dosing = dosing_sessions(course=course)
     stopped_at = _stopped_at(course)
     return CourseDetail(
         course=course,
         facts=facts,
-        numbers=_numbers(course, facts, _open_flags(course.client), _latest_dose_on(dosing)),
+        numbers=course_numbers(
+            course, facts, open_flags(client=course.client), latest_dose_on(dosing)
+        ),
         stepper=stepper(course, stopped_at=stopped_at),
         timeline=_timeline(course, transitions, referral_transitions, prescriptions, dosing),
         actions=rules.allowed_actions(course=course, facts=facts),
         stopped_at=stopped_at,
         last_change=transitions[-1] if transitions else None,
-    )
-
-
-# --- The prescriber hand-off summary ------------------------------------------------------------
-
-
-@dataclass
-class ScoreRow:
-    on: date
-    instrument: str
-    name: str
-    total: int
-    max_total: int
-    band: str
-
-
-def score_trend(*, client: Client) -> tuple[list[ScoreRow], dict]:
-    """R19 PHQ-9 and GAD-7 over time, oldest first, as table rows and as chart data (for
-    json_script: {"labels": ["Jan 31, 2025", ...], "phq9": [{"x": "Jan 31, 2025", "y": 12}, ...],
-    "gad7": [...]}: the dates in order, once each). One query."""
-    responses = (
-        QuestionnaireResponse.objects.filter(
-            client=client, instrument__in=[Instrument.PHQ9, Instrument.GAD7]
-        )
-        .only("id", "instrument", "total", "band", "submitted_at", "client_id")
-        .order_by("submitted_at", "id")
-    )
-    rows = []
-    chart: dict[str, list[dict]] = {Instrument.PHQ9: [], Instrument.GAD7: []}
-    labels: list[str] = []
-    for response in responses:
-        spec = scoring.definition(response.instrument)
-        on = timezone.localdate(response.submitted_at)
-        rows.append(
-            ScoreRow(
-                on=on,
-                instrument=response.instrument,
-                name=spec.name,
-                total=response.total,
-                max_total=spec.max_total,
-                band=response.band,
-            )
-        )
-        label = formats.day(on)
-        if not labels or labels[-1] != label:
-            labels.append(label)
-        chart[response.instrument].append({"x": label, "y": response.total})
-    return rows, {
-        "labels": labels,
-        "phq9": chart[Instrument.PHQ9],
-        "gad7": chart[Instrument.GAD7],
-    }
-
-
-@dataclass(frozen=True)
-class HandoffDose:
-    """A dose on the hand-off, with its session's chart for the discharge facts (R15): when,
-    into whose care, when the chaperone arrived. ``chart`` is None only for a dose recorded
-    without a chart (none is, through the services)."""
-
-    dose: DoseAdministration
-    chart: DosingChart | None
-
-    @property
-    def discharged(self) -> bool:
-        return self.chart is not None and self.chart.discharged_at is not None
-
-
-def _handoff_dose(session: Session) -> HandoffDose | None:
-    dose = _dose(session)
-    if dose is None:
-        return None
-    try:
-        chart = session.dosing_chart
-    except DosingChart.DoesNotExist:
-        chart = None
-    return HandoffDose(dose=dose, chart=chart)
-
-
-@dataclass
-class Handoff:
-    """The prescriber hand-off summary. The regular record only (R23): doses and their discharge
-    (time, chaperone, pickup), vitals, adverse events, scores and attendance; never a
-    psychotherapy note, nor the chart's free-text notes."""
-
-    course: TreatmentCourse
-    numbers: CourseNumbers
-    scores: list[ScoreRow]
-    chart: dict
-    # The doses, oldest first, each with its pre_dose_reading and its chart's discharge (R15).
-    doses: list[HandoffDose] = field(default_factory=list)
-    # Every blood-pressure reading of the course's sessions (R12: every reading is kept).
-    bp_readings: list[BloodPressureReading] = field(default_factory=list)
-    adverse_events: list[AdverseEvent] = field(default_factory=list)
-    # Completed and missed integration sessions (R7), each with the dose it followed.
-    integration_sessions: list[Session] = field(default_factory=list)
-    # Dosing charts closed without a dose (R12, R13 and other reasons).
-    deferrals: list[DosingChart] = field(default_factory=list)
-
-
-def handoff(*, course: TreatmentCourse, today: date | None = None) -> Handoff:
-    """The prescriber hand-off summary. Ten queries whatever the number of scores, doses,
-    readings or sessions (nine without a prescription): the four of course_facts, scores, flags,
-    dosing sessions (doses and deferrals), readings, adverse events, integration sessions."""
-    facts = course_facts(course=course, today=today)
-    scores, chart = score_trend(client=course.client)
-    dosing = dosing_sessions(course=course)
-    return Handoff(
-        course=course,
-        numbers=_numbers(course, facts, _open_flags(course.client), _latest_dose_on(dosing)),
-        scores=scores,
-        chart=chart,
-        doses=[row for row in map(_handoff_dose, dosing) if row is not None],
-        deferrals=[kept for kept in map(_deferred_chart, dosing) if kept is not None],
-        bp_readings=list(
-            BloodPressureReading.objects.filter(session__course=course).order_by("taken_at", "id")
-        ),
-        adverse_events=list(
-            AdverseEvent.objects.filter(session__course=course).order_by("noticed_at", "id")
-        ),
-        integration_sessions=list(
-            Session.objects.filter(
-                course=course,
-                kind=SessionKind.INTEGRATION,
-                status__in=[SessionStatus.COMPLETED, SessionStatus.NO_SHOW],
-            )
-            .select_related("follows_dose__dose")
-            .order_by("starts_at", "id")
-        ),
+        dose_dates=[
+            timezone.localdate(dose.given_at) for dose in map(session_dose, dosing) if dose
+        ],
     )

@@ -17,7 +17,9 @@ from patients.access import client_for_view
 from patients.courses import outcomes as outcome_selectors
 from patients.courses import selectors, services
 from patients.courses.forms import CourseOpenForm, TransitionForm
+from patients.courses.handoff import handoff
 from patients.models import Client, Phase, TreatmentCourse
+from patients.record_access import row_for_page
 
 
 def _list_url(client_id: int) -> str:
@@ -103,16 +105,26 @@ def _detail_page(
             "course_reminders": list(
                 integration_selectors.reminders_for(request.user, course=course)
             ),
-            # R19: PHQ-9 / GAD-7 over time with this course's doses (two queries).
-            "outcome": outcome_selectors.outcome_chart(client=course.client, course=course),
+            # R19: PHQ-9 / GAD-7 over time with this course's doses (one query: the scores).
+            "outcome": outcome_selectors.outcome_chart(
+                client=course.client, course=course, doses=detail.dose_dates
+            ),
         },
     )
 
 
+def _course_for_page(request: HttpRequest, client_id: int, course_id: int, page: str):
+    """The course with its client, through the access policy, in one query (and the view's
+    access row)."""
+    rows = selectors.course_rows()
+    return row_for_page(request, rows, client_id=client_id, pk=course_id, page=page)
+
+
 @staff_required
 def course_detail(request: HttpRequest, client_id: int, course_id: int) -> HttpResponse:
-    client = client_for_view(request, client_id, page="Treatment course")
-    return _detail_page(request, _course_or_404(client, course_id))
+    return _detail_page(
+        request, _course_for_page(request, client_id, course_id, "Treatment course")
+    )
 
 
 @staff_required
@@ -156,11 +168,10 @@ def _done_message(course: TreatmentCourse, to_phase: str) -> str:
 
 @staff_required
 def course_handoff(request: HttpRequest, client_id: int, course_id: int) -> HttpResponse:
-    client = client_for_view(request, client_id, page="Prescriber hand-off summary")
-    course = _course_or_404(client, course_id)
-    summary = selectors.handoff(course=course)
+    course = _course_for_page(request, client_id, course_id, "Prescriber hand-off summary")
+    summary = handoff(course=course)
     return render(
         request,
         "courses/handoff.html",
-        {"client": client, "course": course, "summary": summary, "numbers": summary.numbers},
+        {"client": course.client, "course": course, "summary": summary, "numbers": summary.numbers},
     )

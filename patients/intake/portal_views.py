@@ -15,7 +15,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.access import client_required
 from kap_clinic.errors import DomainError
-from patients.access import client_for_view, visible_clients
 from patients.intake import selectors, services
 from patients.intake.forms import (
     first_unfinished,
@@ -33,13 +32,14 @@ from patients.intake.schema import (
 )
 from patients.intake.selectors import answer_rows
 from patients.models import Client
+from patients.record_access import own_record_for_page
 
 
 def _own_client(request: HttpRequest, *, record_view: bool = True) -> Client:
-    own = visible_clients(request.user).values_list("pk", flat=True).first()
-    if own is None:
+    client = own_record_for_page(request, page="Intake", record_view=record_view)
+    if client is None:
         raise Http404
-    return client_for_view(request, own, page="Intake", record_view=record_view)
+    return client
 
 
 def _step_url(slug: str, *, check: bool = False) -> str:

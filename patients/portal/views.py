@@ -13,23 +13,22 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.access import client_required
 from kap_clinic.errors import DomainError, add_refusal
-from patients.access import client_for_view
 from patients.clients import services
 from patients.clients.forms import SetPasswordForm
-from patients.intake import selectors as intake_selectors
-from patients.models import Client
+from patients.models import Intake
+from patients.portal import selectors as portal_selectors
 from patients.questionnaires import selectors as questionnaire_selectors
+from patients.record_access import own_record_for_page
 from sessions.scheduling import selectors as scheduling_selectors
 
 
 @client_required
 def home(request: HttpRequest) -> HttpResponse:
-    own = Client.objects.filter(user=request.user).values_list("pk", flat=True).first()
-    if own is None:
+    client = own_record_for_page(request, page="Portal home")
+    if client is None:
         # A client login without a client record: nothing to show, nothing to leak.
         return render(request, "portal/no_record.html", status=404)
-    client = client_for_view(request, own, page="Portal home")
-    intake_task = intake_selectors.portal_intake_task(client=client)
+    intake = portal_selectors.intake_card(client=client)
     questionnaire_todo = questionnaire_selectors.portal_todo(client=client)
     sessions = scheduling_selectors.portal_sessions(client=client)
     return render(
@@ -37,8 +36,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "portal/home.html",
         {
             "client": client,
-            "intake_task": intake_task,
-            "intake_not_started": not client.intakes.exists(),
+            "intake_task": intake if intake and intake.status == Intake.Status.DRAFT else None,
+            "intake_not_started": intake is None,
             "questionnaire_todo": questionnaire_todo,
             "sessions": sessions,
             "zone": client.zone,

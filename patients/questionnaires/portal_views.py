@@ -1,6 +1,7 @@
 """Client portal questionnaires (R19, R20), phone-first: what is due, the form, the result.
 
-A client only ever reaches their own record (client_for_view on their own id); staff get a 404.
+A client only ever reaches their own record (patients.record_access, through the access policy);
+staff get a 404.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.access import client_required
 from kap_clinic.errors import DomainError, add_refusal
-from patients.access import client_for_view
 from patients.models import Client
 from patients.questionnaires import scoring, selectors, services
 from patients.questionnaires.forms import AnswersForm
+from patients.record_access import own_record_for_page
 
 # What the client reads about their result: plain words, no diagnosis (R19 measures screen, they
 # do not diagnose).
@@ -33,10 +34,10 @@ BAND_MESSAGES = {
 
 
 def _own_client(request: HttpRequest, *, page: str) -> Client:
-    own = Client.objects.filter(user=request.user).values_list("pk", flat=True).first()
-    if own is None:
+    client = own_record_for_page(request, page=page)
+    if client is None:
         raise Http404
-    return client_for_view(request, own, page=page)
+    return client
 
 
 def _nothing_to_fill_in(request, client: Client, definition: scoring.Definition) -> HttpResponse:

@@ -7,7 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from patients.intake.flags import information_for
@@ -92,14 +102,24 @@ def next_actions(referral: Referral) -> list[str]:
     return list(allowed_next(referral.status))
 
 
-def current_prescription(*, client: Client) -> Prescription | None:
-    """The client's prescription in force, with its referral and prescriber. One query."""
-    return (
+def current_prescription(*, client: Client, rows=None) -> Prescription | None:
+    """The client's prescription in force, with its prescriber and its referral (with the
+    referral's prescriber, and ``referral_is_latest``: no newer referral of the client). One
+    query. ``rows``: a function that adds to the queryset (courses.selectors counts the doses)."""
+    prescriptions = (
         Prescription.objects.in_force()
         .filter(client=client)
-        .select_related("prescriber", "referral")
-        .first()
+        .select_related("prescriber", "referral__prescriber")
+        .annotate(
+            referral_is_latest=~Exists(
+                Referral.objects.filter(client=OuterRef("client_id")).filter(
+                    Q(created_at__gt=OuterRef("referral__created_at"))
+                    | Q(created_at=OuterRef("referral__created_at"), pk__gt=OuterRef("referral_id"))
+                )
+            )
+        )
     )
+    return (rows(prescriptions) if rows else prescriptions).first()
 
 
 def prescription_for_client(*, client: Client, prescription_id: int) -> Prescription | None:
@@ -122,11 +142,19 @@ def prescription_chain(*, prescription: Prescription) -> list[Prescription]:
     )
 
 
-def referral_summary(*, client: Client) -> dict:
+def referral_summary(*, client: Client, prescription=False) -> dict:
     """For the client record (templates/patients/_referral_summary.html): the latest referral,
-    its status, date and reason, and the prescription in force. Two queries."""
-    latest = client.referrals.select_related("prescriber").order_by("-created_at", "-id").first()
-    prescription = current_prescription(client=client)
+    its status, date and reason, and the prescription in force. Two queries; none for the
+    prescription when it is given (current_prescription, None included), and none for the
+    referral when it is that prescription's (it carries it)."""
+    if prescription is False:
+        prescription = current_prescription(client=client)
+    if prescription is not None and getattr(prescription, "referral_is_latest", False):
+        latest = prescription.referral
+    else:
+        latest = (
+            client.referrals.select_related("prescriber").order_by("-created_at", "-id").first()
+        )
     today = timezone.localdate()
     return {
         "referral": latest,

@@ -13,6 +13,7 @@ from accounts.access import staff_required
 from kap_clinic.errors import DomainError, add_refusal
 from patients.access import client_for_view
 from patients.models import Client, Referral
+from patients.record_access import row_for_page
 from patients.referrals import selectors, services
 from patients.referrals.forms import (
     PrescriptionForm,
@@ -278,8 +279,13 @@ def prescription_url(prescription) -> str:
 def referral_packet(request: HttpRequest, client_id: int, referral_id: int) -> HttpResponse:
     """The printable packet for the prescriber. Opening it is audited (R22); its content is an
     allow-list (R23: never psychotherapy notes; see referrals.selectors.referral_packet)."""
-    client = client_for_view(request, client_id, page="Referral packet")
-    referral = _referral_or_404(client, referral_id)
+    # The referral with its client, prescriber and referring therapist in one query (the packet
+    # shows neither its timeline nor its prescriptions).
+    rows = Referral.objects.select_related("prescriber", "referred_by")
+    referral = row_for_page(
+        request, rows, client_id=client_id, pk=referral_id, page="Referral packet"
+    )
+    client = referral.client
     packet = selectors.referral_packet(client=client, referral=referral, prepared_by=request.user)
     return render(
         request,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from patients.models import Prescription, QuestionnaireResponse
@@ -118,18 +119,15 @@ class ChartState:
 
 def chart_state(*, session: Session, now: datetime | None = None) -> ChartState:
     """The dosing chart of ``session``, with the blood-pressure gate worked out for ``now``.
-    Six queries whatever the number of readings and events (the session's chart and dose come
-    with ``session_for_chart``)."""
+    Four queries whatever the number of readings and events (readings, adverse events, notices,
+    the safety answer) for a session loaded with chart_sessions (its chart with the chart's
+    prescription, and its dose); one more for the prescription otherwise."""
     now = now or timezone.now()
     thresholds = rules.Thresholds.current()
     chart = chart_for(session)
     readings = list(BloodPressureReading.objects.filter(session=session).order_by("taken_at", "id"))
     dose = dose_for(session)
-    prescription = None
-    if chart is not None:
-        prescription = (
-            Prescription.objects.select_related("referral").filter(pk=chart.prescription_id).first()
-        )
+    prescription = chart.prescription if chart is not None else None
     state = ChartState(
         session=session,
         chart=chart,
@@ -162,13 +160,23 @@ def chart_state(*, session: Session, now: datetime | None = None) -> ChartState:
     return state
 
 
-def session_for_chart(*, client, session_id: int) -> Session | None:
-    """The client's dosing session with its chart, dose, course and therapist. One query."""
-    session = (
-        Session.objects.filter(client=client, pk=session_id, kind="dosing")
-        .select_related("course", "therapist", "dosing_chart", "dose", "dose__pre_dose_reading")
-        .first()
+def chart_sessions() -> QuerySet[Session]:
+    """Dosing sessions with what the chart shows of them besides its lists: the course, the
+    therapist, the chart with its prescription (and prescriber), who acknowledged the safety
+    alert and who discharged, the dose and its pre-dose reading."""
+    return Session.objects.filter(kind="dosing").select_related(
+        "course",
+        "therapist",
+        "dosing_chart__prescription__prescriber",
+        "dosing_chart__safety_alert_acknowledged_by",
+        "dosing_chart__discharged_by",
+        "dose__pre_dose_reading",
     )
+
+
+def session_for_chart(*, client, session_id: int) -> Session | None:
+    """The client's dosing session as chart_sessions loads it. One query."""
+    session = chart_sessions().filter(client=client, pk=session_id).first()
     if session is not None:
         session.client = client
     return session

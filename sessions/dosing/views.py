@@ -27,11 +27,13 @@ from kap_clinic.errors import DomainError
 from patients.access import can_change_client, client_for_view
 from patients.models import Client
 from patients.questionnaires.scoring import PHQ_GAD_CHOICES
+from patients.record_access import row_for_page
 from patients.referrals.selectors import current_prescription
 from sessions.dosing import forms, rules, services
 from sessions.dosing.selectors import (
     ChartState,
     chart_keeps_alive,
+    chart_sessions,
     chart_state,
     session_for_chart,
 )
@@ -320,7 +322,11 @@ def _integration_prompt(session: Session, state: ChartState) -> dict:
 
 @staff_required
 def dosing_chart(request: HttpRequest, client_id: int, session_id: int) -> HttpResponse:
-    return _page(request, _session(request, client_id, session_id, change=False))
+    # The session with its client through the access policy, in one query.
+    rows = chart_sessions()
+    return _page(
+        request, row_for_page(request, rows, client_id=client_id, pk=session_id, page=PAGE)
+    )
 
 
 # --- Steps ---------------------------------------------------------------------------------------

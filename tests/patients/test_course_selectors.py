@@ -11,8 +11,9 @@ from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 
 from patients.courses import selectors as course_selectors
-from patients.models import Phase, Referral
+from patients.models import Phase, Prescription, Referral
 from patients.referrals import services as referral_services
+from sessions.models import DoseAdministration
 from tests import factories
 from tests.factories_referrals import PrescriptionFactory, ReferralFactory
 from tests.factories_sessions import SessionFactory, dosing_ready_session
@@ -38,8 +39,8 @@ def test_summary_prefers_the_active_course_and_counts_queries(client_record):
     )
     with CaptureQueriesContext(connection) as queries:
         summary = course_selectors.course_summary(client=client_record)
-    # course, prescription, intake, doses used, preparation sessions, flags, last dose
-    assert len(queries) == 7
+    # the course with its facts and last dose, the prescription with its doses counted, the flags
+    assert len(queries) == 3
     assert summary["course"] == active
     numbers = summary["numbers"]
     assert (numbers.prep_done, numbers.prep_required) == (0, 3)
@@ -163,3 +164,34 @@ def test_r5_a_change_to_the_prescription_keeps_counting_the_doses_given(db):
     assert course_selectors.doses_used(changed_again) == 1
     assert changed_again.authorisation == dose.prescription
     assert changed_again.kind == "change"
+
+
+def test_r5_the_annotated_count_is_the_count(db):
+    """The pages read the doses used from an annotation of the prescription (no query of its
+    own): it counts what DoseAdministration.objects.counted_against counts, through approvals,
+    renewals and changes."""
+    with time_machine.travel(MORNING, tick=False):
+        session = dosing_ready_session()
+        dose = give_dose(session, at=MORNING + timedelta(minutes=30))
+        changed = referral_services.prescription_supersede(
+            prescription=dose.prescription, by=session.therapist, kind="change", dose_mg=150
+        )
+        renewed = referral_services.prescription_supersede(
+            prescription=changed, by=session.therapist, kind="renewal", doses_authorised=4
+        )
+        changed_again = referral_services.prescription_supersede(
+            prescription=renewed, by=session.therapist, kind="change", tablets_per_dose=2
+        )
+    prescriptions = (dose.prescription, changed, renewed, changed_again)
+    annotated = course_selectors.with_doses_counted(Prescription.objects.all()).in_bulk(
+        [p.pk for p in prescriptions]
+    )
+    assert [annotated[p.pk].doses_counted for p in prescriptions] == [
+        DoseAdministration.objects.counted_against(p).count() for p in prescriptions
+    ]
+    assert [annotated[p.pk].doses_counted for p in prescriptions] == [1, 1, 0, 0]
+    in_force = course_selectors.prescription_in_force(client=session.client)
+    assert in_force == changed_again
+    with CaptureQueriesContext(connection) as queries:
+        assert course_selectors.doses_used(in_force) == 0
+    assert len(queries) == 0

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from audit.models import AccessEvent
 from patients.courses import selectors as course_selectors
+from patients.courses.handoff import handoff
 from patients.models import (
     CourseTransition,
     Phase,
@@ -495,10 +496,10 @@ def test_selector_query_counts_with_doses_match_their_docstrings(therapist):
     with time_machine.travel(MORNING + timedelta(days=15), tick=False):
         with CaptureQueriesContext(connection) as queries:
             course_selectors.course_detail(course=course)
-        assert len(queries) == 9
+        assert len(queries) == 5
         with CaptureQueriesContext(connection) as queries:
-            course_selectors.handoff(course=course)
-        assert len(queries) == 10
+            handoff(course=course)
+        assert len(queries) == 6
 
 
 # --- Query counts -------------------------------------------------------------------------------
