@@ -6,6 +6,7 @@ Run with `make bench` (DATABASE_URL and REDIS_URL as in .ci/run)."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -23,7 +24,9 @@ from tests.integration.delivery_helpers import (
     worker_env,
 )
 
-REMINDERS = 10_000
+# BENCH_REMINDERS: a smaller run to compare two versions on a busy machine (the issue's figure
+# is for 10,000).
+REMINDERS = int(os.environ.get("BENCH_REMINDERS", 10_000))
 # The beat queues the dispatcher every minute; a long run here gets one every BEAT seconds, so a
 # task that ends at its time budget is followed promptly (as the next beat would).
 BEAT = 10.0
@@ -48,7 +51,12 @@ def test_reminder_dispatch_throughput(services, capsys):
         last_beat = started
         while sent.count() < REMINDERS:
             now = time.perf_counter()
-            assert now - started < 900, f"{sent.count()} sent in 15 min:\n{worker.output()}"
+            if now - started >= 900:
+                done = sent.count()
+                pytest.fail(
+                    f"{done} of {REMINDERS} sent in 15 min ({done / 15:,.0f} reminders/minute)"
+                    f":\n{worker.output()}"
+                )
             assert worker.process.poll() is None, worker.output()
             if now - last_beat >= BEAT:
                 dispatch_due_reminders.delay()

@@ -53,10 +53,15 @@ def _render(name: str, context: dict) -> tuple[str, str, str]:
 
 
 def client_message(
-    reminder: IntegrationReminder, *, now: datetime, integrations: list[Session]
+    reminder: IntegrationReminder,
+    *,
+    now: datetime,
+    integrations: list[Session],
+    values: settings_reader.Effective | None = None,
 ) -> Message:
+    """``values``: the clinic settings, read once for a batch."""
     client = reminder.client
-    values = settings_reader.current()
+    values = values or settings_reader.current()
     booked = booked_integration(integrations, now=now)
     context = {
         "first_name": client.preferred_name or client.first_name,

@@ -1,4 +1,5 @@
-"""How the integration follow-up hears about doses, sessions, courses (R8) and the outbox."""
+"""How the integration follow-up hears about doses, sessions, courses (R8) and the outbox (its
+checks and mirror, outbox.kinds)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from integration import dispatch, services
-from integration.models import IntegrationReminder, ReminderStatus
+from integration.models import IntegrationReminder
 from outbox import kinds
-from outbox.models import MessageKind, MessageStatus, OutboxMessage
-from outbox.signals import message_finished
+from outbox.models import MessageKind, OutboxMessage
 from patients.models import Phase, TreatmentCourse
 from sessions.models import Session, SessionKind, SessionStatus
 from sessions.signals import dose_recorded
@@ -38,38 +38,23 @@ def course_saved(sender, instance: TreatmentCourse, **kwargs) -> None:
         services.reminders_cancel_for_course(course=instance)
 
 
-@receiver(message_finished, dispatch_uid="integration.message_finished")
-def message_done(sender, message: OutboxMessage, **kwargs) -> None:
-    """The outbox sent, failed or cancelled a reminder's message: the plan row says so too, in
-    the same transaction (the reminder pages, the dashboard's counts and the alert read it)."""
-    if message.kind not in (MessageKind.INTEGRATION_REMINDER, MessageKind.INTEGRATION_CHECK):
-        return
-    status = {
-        MessageStatus.SENT: ReminderStatus.SENT,
-        MessageStatus.FAILED: ReminderStatus.FAILED,
-        MessageStatus.CANCELLED: ReminderStatus.CANCELLED,
-    }[MessageStatus(message.status)]
-    IntegrationReminder.objects.filter(outbox_message=message).update(
-        status=status,
-        sent_at=message.sent_at,
-        last_error=message.last_error,
-        cancelled_reason=message.cancelled_reason,
-        updated_at=timezone.now(),
+def _still_wanted(messages: list[OutboxMessage]) -> dict[int, str]:
+    """Asked by the outbox before a later try of a batch's reminders (a mail outage of hours):
+    the course or the sessions may have changed since they were queued. Two queries for the
+    batch: the plan rows with what the decision reads, their integration sessions."""
+    now = timezone.now()
+    reminders = list(
+        dispatch.for_deciding().filter(outbox_message__in=[message.pk for message in messages])
     )
+    integrations = dispatch.integrations_for(reminders)
+    return {
+        reminder.outbox_message_id: dispatch.why_not(reminder, now, integrations[reminder.pk])
+        for reminder in reminders
+    }
 
 
-def _still_wanted(message: OutboxMessage) -> str:
-    """Asked by the outbox before each try: the course or the sessions may have changed since the
-    reminder was queued (a mail outage of hours)."""
-    reminder = (
-        IntegrationReminder.objects.select_related("client", "course", "dose")
-        .filter(outbox_message=message)
-        .first()
-    )
-    if reminder is None:
-        return ""
-    return dispatch.why_not(reminder, timezone.now(), dispatch.integrations_of(reminder))
-
-
-kinds.register_check(MessageKind.INTEGRATION_REMINDER, _still_wanted)
-kinds.register_check(MessageKind.INTEGRATION_CHECK, _still_wanted)
+for _kind in (MessageKind.INTEGRATION_REMINDER, MessageKind.INTEGRATION_CHECK):
+    kinds.register_check(_kind, _still_wanted)
+    # The outbox sent, failed or cancelled a reminder's message: the plan row says so too, in
+    # the same statement (the reminder pages, the dashboard's counts and the alert read it).
+    kinds.register_mirror(_kind, model=IntegrationReminder, link="outbox_message")

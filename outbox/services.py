@@ -4,6 +4,7 @@ again. Sending itself is outbox.dispatch, run by the beat every minute."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -13,11 +14,13 @@ from django.utils import timezone
 
 from clinic import settings_reader
 from kap_clinic.errors import DomainError
+from outbox.bulk_audit import entries_record
 from outbox.models import MessageKind, MessageStatus, OutboxMessage
 from outbox.tasks import dispatch_due
 
 if TYPE_CHECKING:
     from accounts.models import User
+    from patients.models import Client
 
 
 class OutboxError(DomainError):
@@ -28,6 +31,50 @@ def message_id_for(kind: str) -> str:
     """A Message-ID of the clinic's own domain, fixed for the life of the message."""
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(" >") or "localhost"
     return f"<{kind}-{uuid.uuid4().hex}@{domain}>"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One message to queue with messages_queue (the arguments of message_queue, but ``topic``
+    and ``kick``, which are the batch's)."""
+
+    kind: MessageKind
+    to: str
+    subject: str
+    text: str
+    expires_at: datetime
+    html: str = ""
+    client: Client | None = None
+    secret: bool = False
+    not_before: datetime | None = None
+    message_id: str = ""
+    created_by: User | None = None
+    to_client: bool = False
+
+
+def _reply_headers() -> dict:
+    """A client's message: replies go to the clinic's reply address (clinic settings), where
+    someone reads them."""
+    reply_to = settings_reader.current().reply_to_email
+    return {"Reply-To": reply_to} if reply_to else {}
+
+
+def _row(draft: Draft, *, now: datetime, reply_headers: dict, topic: str = "") -> OutboxMessage:
+    return OutboxMessage(
+        kind=draft.kind,
+        to=draft.to,
+        subject=draft.subject,
+        text=draft.text,
+        html=draft.html,
+        client=draft.client,
+        secret=draft.secret,
+        not_before=draft.not_before or now,
+        expires_at=draft.expires_at,
+        message_id=draft.message_id or message_id_for(draft.kind),
+        created_by=draft.created_by,
+        topic=topic,
+        headers=dict(reply_headers) if draft.to_client else {},
+    )
 
 
 def message_queue(
@@ -55,11 +102,20 @@ def message_queue(
     sent yet is cancelled, replaced by this one. ``to_client``: replies go to the clinic's reply
     address (clinic settings), where someone reads them."""
     now = timezone.now()
-    headers = {}
-    if to_client:
-        reply_to = settings_reader.current().reply_to_email
-        if reply_to:
-            headers["Reply-To"] = reply_to
+    draft = Draft(
+        kind=kind,
+        to=to,
+        subject=subject,
+        text=text,
+        expires_at=expires_at,
+        html=html,
+        client=client,
+        secret=secret,
+        not_before=not_before,
+        message_id=message_id,
+        created_by=created_by,
+        to_client=to_client,
+    )
     with transaction.atomic():
         if topic:
             OutboxMessage.objects.filter(
@@ -69,24 +125,31 @@ def message_queue(
                 cancelled_reason="Replaced by a newer message about the same thing.",
                 updated_at=now,
             )
-        message = OutboxMessage.objects.create(
-            kind=kind,
-            to=to,
-            subject=subject,
-            text=text,
-            html=html,
-            client=client,
-            secret=secret,
-            not_before=not_before or now,
-            expires_at=expires_at,
-            message_id=message_id or message_id_for(kind),
-            created_by=created_by,
-            topic=topic,
-            headers=headers,
+        message = _row(
+            draft, now=now, reply_headers=_reply_headers() if to_client else {}, topic=topic
         )
+        message.save(force_insert=True)
         if kick and message.not_before <= now:
             transaction.on_commit(dispatch_due.delay, robust=True)
     return message
+
+
+def messages_queue(drafts: list[Draft], *, kick: bool = True) -> list[OutboxMessage]:
+    """message_queue for a batch (the reminder plan step queues hundreds at a time): one INSERT
+    for the messages and one for their audit entries, whatever the batch's size. Inside the
+    caller's transaction, as message_queue. No ``topic``: nothing is replaced."""
+    if not drafts:
+        return []
+    now = timezone.now()
+    reply_headers = _reply_headers() if any(draft.to_client for draft in drafts) else {}
+    messages = [_row(draft, now=now, reply_headers=reply_headers) for draft in drafts]
+    with transaction.atomic():
+        # created_at / updated_at (auto_now) are set by bulk_create as by save().
+        OutboxMessage.objects.bulk_create(messages)
+        entries_record((None, message, None) for message in messages)
+        if kick and any(message.not_before <= now for message in messages):
+            transaction.on_commit(dispatch_due.delay, robust=True)
+    return messages
 
 
 def message_resend(*, message: OutboxMessage, by: User, to: str | None = None) -> OutboxMessage:

@@ -309,6 +309,15 @@ def test_two_worker_processes_send_200_reminders_once_each(broker, workers):
             worker.wait_ready(app)
         for _ in range(4):
             dispatch_due_reminders.delay()
+        # The plan step hands the 200 to the outbox in one batch, and its one kick would let one
+        # worker send them all; the beat's ticks give both workers an outbox task at once.
+        wait_until(
+            lambda: not IntegrationReminder.objects.filter(pk__in=ids, status="pending").exists(),
+            timeout=30,
+            what="200 reminders handed to the outbox",
+        )
+        for _ in range(4):
+            dispatch_outbox.delay()
         wait_until(
             lambda: (
                 sum(server.count for server in sinks) >= 200
