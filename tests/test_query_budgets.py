@@ -303,8 +303,8 @@ BUDGETS = {
     ("account", "therapist"): 5,
     ("client record", "therapist"): 13,
     ("client record", "admin"): 13,
-    ("course page", "therapist"): 13,
-    ("course page", "admin"): 13,
+    ("course page", "therapist"): 12,
+    ("course page", "admin"): 12,
     ("hand-off summary", "therapist"): 12,
     ("dosing chart", "therapist"): 12,
     ("referral packet", "therapist"): 9,
@@ -325,10 +325,11 @@ BUDGETS = {
     ("outbox", "admin"): 7,
     ("client search", "admin"): 7,
 }
-# Over the target today, each with the change outside these pages that brings it to 12 (see
-# the report): the navbar's two counts as one query.
+# Over the target today: the client record reads eight kinds of things of its own (the
+# questionnaires, the prescription in force, the course, the intake, its flags, the sessions, the
+# sharing panel) beside the floor's four and its own lookup and access row. The navbar's two
+# counts as one query (integration.selectors, owned by another change) bring it to 12.
 OVER_BUDGET = {("client record", "therapist"), ("client record", "admin")}
-OVER_BUDGET |= {("course page", "therapist"), ("course page", "admin")}
 
 
 def _user(record: Record, role: str):

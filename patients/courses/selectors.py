@@ -4,8 +4,8 @@ ORM directly."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import (
     Case,
@@ -25,17 +25,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from clinic import settings_reader
-from kap_clinic import formats
 from patients.courses import rules
 from patients.courses.rules import CourseFacts
 from patients.models import (
     Client,
     ClientFlag,
-    CourseTransition,
     Intake,
     Phase,
     Prescription,
-    ReferralTransition,
     TreatmentCourse,
 )
 from patients.models.courses import CLOSED_PHASES
@@ -266,7 +263,7 @@ def course_summary(
     return {
         "course": course,
         "numbers": course_numbers(course, facts, flags, last_dose),
-        "stepper": stepper(course, stopped_at=_stopped_at(course)),
+        "stepper": stepper(course, stopped_at=stopped_at_of(course)),
     }
 
 
@@ -296,7 +293,7 @@ def course_for_client(*, client: Client, course_id: int) -> TreatmentCourse | No
     return course
 
 
-def _stopped_at(course: TreatmentCourse) -> str:
+def stopped_at_of(course: TreatmentCourse) -> str:
     """The working phase a hold or a discontinuation interrupted (courses.services keeps it in
     phase_before_hold for both)."""
     if course.phase in (Phase.ON_HOLD, Phase.DISCONTINUED):
@@ -335,78 +332,6 @@ def stepper(course: TreatmentCourse, *, stopped_at: str) -> list[Step]:
     return steps
 
 
-@dataclass
-class Event:
-    """One line of the course timeline."""
-
-    on: date
-    sort_key: datetime
-    title: str
-    detail: str = ""
-    by: str = ""
-    kind: str = "course"
-
-
-def _timeline(
-    course: TreatmentCourse,
-    transitions: list[CourseTransition],
-    referral_transitions: list[ReferralTransition],
-    prescriptions: list[Prescription],
-    dosing: list[Session],
-) -> list[Event]:
-    events = []
-    for step in transitions:
-        if not step.from_phase:
-            title = "Booster course opened" if course.booster_of_id else "Course opened"
-        elif step.from_phase == Phase.ON_HOLD and step.to_phase != Phase.DISCONTINUED:
-            title = f"Resumed: {Phase(step.to_phase).label}"
-        elif step.to_phase == Phase.ON_HOLD:
-            title = f"Put on hold during {Phase(step.from_phase).label.lower()}"
-        else:
-            title = f"{Phase(step.from_phase).label} → {Phase(step.to_phase).label}"
-        events.append(
-            Event(
-                on=timezone.localdate(step.at),
-                sort_key=step.at,
-                title=title,
-                detail=step.reason,
-                by=step.by.get_full_name(),
-            )
-        )
-    for change in referral_transitions:
-        events.append(
-            Event(
-                on=change.happened_on,
-                sort_key=change.recorded_at,
-                title=f"Referral {change.get_to_status_display().lower()}",
-                detail=change.reason,
-                by=change.recorded_by.get_full_name(),
-                kind="referral",
-            )
-        )
-    # The approval is recorded just after its prescription: show the prescription after it.
-    approved_at = max(
-        (s.recorded_at for s in referral_transitions if s.to_status == "approved"), default=None
-    )
-    for prescription in prescriptions:
-        events.append(
-            Event(
-                on=prescription.received_on,
-                sort_key=max(filter(None, (prescription.created_at, approved_at))),
-                title="Prescription received",
-                detail=(
-                    f"{prescription.medication} {prescription.dose_mg} mg, "
-                    f"{prescription.doses_authorised} doses, valid until "
-                    f"{formats.day(prescription.valid_until)}"
-                ),
-                by=prescription.recorded_by.get_full_name(),
-                kind="prescription",
-            )
-        )
-    events.extend(_dosing_events(dosing))
-    return sorted(events, key=lambda event: (event.on, event.sort_key))
-
-
 # The dosing sessions a course's pages show: every one but the cancelled.
 DOSING_SHOWN = Q(kind=SessionKind.DOSING) & ~Q(status=SessionStatus.CANCELLED)
 # With what they show of each: the dose and its pre-dose reading, the chart, the therapist.
@@ -442,140 +367,3 @@ def latest_dose_on(sessions: list[Session]) -> date | None:
     """What last_dose_on answers, from dosing sessions already loaded."""
     given = [dose.given_at for dose in map(session_dose, sessions) if dose is not None]
     return timezone.localdate(max(given)) if given else None
-
-
-def _tablets(count: int) -> str:
-    return f"{count} tablet{'s' if count != 1 else ''}"
-
-
-def _dosing_events(sessions: list[Session]) -> list[Event]:
-    """R10: each dosing session on the timeline: the dose given, the dose deferred (with the
-    reason), a no-show, or the session booked ahead."""
-    events = []
-    given = 0
-    for session in sessions:
-        dose, deferred = session_dose(session), deferred_chart(session)
-        therapist = session.therapist.get_full_name()
-        if dose is not None:
-            given += 1
-            detail = f"{dose.dose_mg} mg, {_tablets(dose.tablets)}"
-            if dose.mismatch_reason:
-                detail += f". Differs from the prescription: {dose.mismatch_reason}"
-            events.append(
-                Event(
-                    on=timezone.localdate(dose.given_at),
-                    sort_key=dose.recorded_at,
-                    title=f"Dose {given} given",
-                    detail=detail,
-                    by=therapist,
-                    kind="dose",
-                )
-            )
-        elif deferred is not None:
-            # A deferred chart has its time (the check constraint dosing_deferral_has_reason).
-            assert deferred.deferred_at is not None
-            events.append(
-                Event(
-                    on=timezone.localdate(deferred.deferred_at),
-                    sort_key=deferred.deferred_at,
-                    title="Dose deferred",
-                    detail=deferred.deferral_note or deferred.get_deferral_reason_display(),
-                    by=therapist,
-                    kind="deferred",
-                )
-            )
-        elif session.status == SessionStatus.NO_SHOW:
-            events.append(
-                Event(
-                    on=timezone.localdate(session.starts_at),
-                    sort_key=session.starts_at,
-                    title="Dosing session: the client did not attend",
-                    by=therapist,
-                    kind="deferred",
-                )
-            )
-        elif session.status == SessionStatus.SCHEDULED:
-            local = timezone.localtime(session.starts_at)
-            events.append(
-                Event(
-                    on=local.date(),
-                    sort_key=session.starts_at,
-                    title="Dosing session booked",
-                    detail=f"{local:%-I:%M %p} with {therapist}",
-                    kind="planned",
-                )
-            )
-    return events
-
-
-@dataclass
-class CourseDetail:
-    course: TreatmentCourse
-    facts: CourseFacts
-    numbers: CourseNumbers
-    stepper: list[Step]
-    timeline: list[Event]
-    actions: list[rules.Action] = field(default_factory=list)
-    # Where a hold or a discontinuation stopped the course, for the stepper and the banner.
-    stopped_at: str = ""
-    # The latest phase change (its date and reason explain a hold or a discontinuation).
-    last_change: CourseTransition | None = None
-    # The clinic-local dates of the course's doses, oldest first (the outcome chart's marks).
-    dose_dates: list[date] = field(default_factory=list)
-
-
-def _referral_prescriptions(
-    course: TreatmentCourse,
-) -> tuple[list[Prescription], Prescription | None]:
-    """The prescriptions of the course's referral, oldest first, each with its doses counted;
-    and the one of them in force, if one is. One query."""
-    referral = course.referral
-    assert referral is not None
-    rows = list(
-        with_doses_counted(Prescription.objects.filter(referral=referral))
-        .select_related("recorded_by", "prescriber")
-        .annotate(in_force=Exists(Prescription.objects.in_force().filter(pk=OuterRef("pk"))))
-        .order_by("received_on", "id")
-    )
-    current = next((row for row in rows if row.in_force), None)
-    prescriptions: list[Prescription] = list(rows)
-    for prescription in prescriptions:
-        prescription.referral = referral
-    return prescriptions, current
-
-
-def course_detail(*, course: TreatmentCourse, today: date | None = None) -> CourseDetail:
-    """Everything the course page shows. Five queries whatever the history's length, for a
-    course loaded with course_rows: transitions, flags, the dosing sessions with their doses and
-    charts, the linked referral's transitions and its prescriptions (which hold the prescription
-    in force, with its doses counted, when it came from that referral: else one more)."""
-    transitions = list(course.transitions.select_related("by").order_by("at", "id"))
-    referral_transitions: list[ReferralTransition] = []
-    prescriptions: list[Prescription] = []
-    in_force: Prescription | None = None
-    if course.referral_id:
-        referral_transitions = list(
-            ReferralTransition.objects.filter(referral_id=course.referral_id)
-            .select_related("recorded_by")
-            .order_by("recorded_at", "id")
-        )
-        prescriptions, in_force = _referral_prescriptions(course)
-    # The prescription in force came with the referral's, unless it is another referral's.
-    facts = course_facts(course=course, today=today, prescription=in_force or False)
-    dosing = dosing_sessions(course=course)
-    stopped_at = _stopped_at(course)
-    return CourseDetail(
-        course=course,
-        facts=facts,
-        numbers=course_numbers(
-            course, facts, open_flags(client=course.client), latest_dose_on(dosing)
-        ),
-        stepper=stepper(course, stopped_at=stopped_at),
-        timeline=_timeline(course, transitions, referral_transitions, prescriptions, dosing),
-        actions=rules.allowed_actions(course=course, facts=facts),
-        stopped_at=stopped_at,
-        last_change=transitions[-1] if transitions else None,
-        dose_dates=[
-            timezone.localdate(dose.given_at) for dose in map(session_dose, dosing) if dose
-        ],
-    )

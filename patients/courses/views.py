@@ -14,6 +14,7 @@ from accounts.access import staff_required
 from integration import selectors as integration_selectors
 from kap_clinic.errors import DomainError, add_refusal
 from patients.access import client_for_view
+from patients.courses import detail as course_page
 from patients.courses import outcomes as outcome_selectors
 from patients.courses import selectors, services
 from patients.courses.forms import CourseOpenForm, TransitionForm
@@ -82,7 +83,7 @@ def _detail_url(course: TreatmentCourse) -> str:
 def _detail_page(
     request: HttpRequest, course: TreatmentCourse, failed: TransitionForm | None = None
 ) -> HttpResponse:
-    detail = selectors.course_detail(course=course)
+    detail = course_page.course_detail(course=course)
     forms = {}
     for action in detail.actions:
         if failed is not None and failed.kind == action.kind:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from audit.models import AccessEvent
 from patients.courses import selectors as course_selectors
+from patients.courses.detail import course_detail
 from patients.courses.handoff import handoff
 from patients.models import (
     CourseTransition,
@@ -245,7 +246,7 @@ def test_crafted_posts_are_refused_and_change_nothing(
     assert not CourseTransition.objects.filter(course=course).exists()
     # The page shown again offers only what the course allows, whatever was posted.
     posted = post["to_phase"]
-    allowed = {a.to_phase for a in course_selectors.course_detail(course=course).actions}
+    allowed = {a.to_phase for a in course_detail(course=course).actions}
     if posted not in allowed:
         assert f'name="to_phase" value="{posted}"' not in text(response)
 
@@ -495,8 +496,8 @@ def test_selector_query_counts_with_doses_match_their_docstrings(therapist):
     course = course_selectors.course_for_client(client=course.client, course_id=course.pk)
     with time_machine.travel(MORNING + timedelta(days=15), tick=False):
         with CaptureQueriesContext(connection) as queries:
-            course_selectors.course_detail(course=course)
-        assert len(queries) == 5
+            course_detail(course=course)
+        assert len(queries) == 4
         with CaptureQueriesContext(connection) as queries:
             handoff(course=course)
         assert len(queries) == 6
