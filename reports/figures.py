@@ -88,27 +88,7 @@ def scalar_count(queryset: QuerySet) -> Subquery:
     return Subquery(queryset.order_by().values(n=_CountRows()), output_field=IntegerField())
 
 
-def course_integrated(*, given_at: str) -> Exists:
-    """R7, for an annotated course: a completed integration session of the course starting
-    within 72 h after ``given_at`` (its latest dose). The client condition restates what the
-    booking service holds (a course's sessions are its client's: sessions.scheduling.services)
-    so that PostgreSQL reads the client's completed integration sessions from the (client, kind,
-    status) index instead of every session of the course."""
-    return Exists(
-        Session.objects.filter(
-            client=OuterRef("client_id"),
-            kind=SessionKind.INTEGRATION,
-            status=SessionStatus.COMPLETED,
-            course=OuterRef("pk"),
-            starts_at__gte=OuterRef(given_at),
-            starts_at__lte=ExpressionWrapper(
-                OuterRef(given_at) + INTEGRATION_WINDOW, output_field=DateTimeField()
-            ),
-        )
-    )
-
-
-def _dose_integrated() -> Exists:
+def dose_integrated() -> Exists:
     """R7, for a dose: a completed integration session of the dose's course (and client)
     starting within 72 h after it. The dose's session is looked up inside the subquery by its
     primary key: joining the period's doses to their sessions in the outer query made
@@ -211,7 +191,7 @@ def clinic_figures(user: User | AnonymousUser, *, start: date, end: date) -> Fig
                 "pk", filter=Q(phase=Phase.COMPLETE, closed_at__gte=since, closed_at__lt=until)
             ),
             doses_given=scalar_count(doses),
-            integrated_doses=scalar_count(doses.filter(_dose_integrated())),
+            integrated_doses=scalar_count(doses.filter(dose_integrated())),
             deferred_bp=scalar_count(deferrals.filter(deferral_reason__in=BP_REASONS)),
             deferred_other=scalar_count(deferrals.exclude(deferral_reason__in=BP_REASONS)),
             reminders_sent=scalar_count(

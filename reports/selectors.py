@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 from django.db import connection
 from django.db.models import (
+    Case,
     Count,
     Exists,
     F,
@@ -27,6 +28,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -49,7 +51,7 @@ from reports.figures import (
     INTEGRATION_WINDOW,
     Figures,
     clinic_figures,
-    course_integrated,
+    dose_integrated,
     scalar_count,
 )
 from sessions.models import DoseAdministration, DosingChart, Session, SessionStatus
@@ -244,6 +246,15 @@ def with_numbers(courses: QuerySet[TreatmentCourse], *, now: datetime) -> QueryS
     alerts = _alert_exists(now)
     undischarged = _undischarged(now)
     sort_keys = _sort_keys(now)
+    latest_dose = DoseAdministration.objects.filter(session__course=OuterRef("pk")).order_by(
+        "-given_at"
+    )
+
+    def if_undischarged(value: str) -> Case:
+        # Only for the rows with the alert (PostgreSQL tests it once for all rows, hashed):
+        # the session of a chart left open, looked up for every row, cost more than the rest.
+        return Case(When(alerts["undischarged"], then=Subquery(undischarged.values(value)[:1])))
+
     return (
         courses.select_related("client", "therapist")
         .annotate(
@@ -270,12 +281,16 @@ def with_numbers(courses: QuerySet[TreatmentCourse], *, now: datetime) -> QueryS
         .annotate(**{f"alert_{key}": expression for key, expression in alerts.items()})
         .annotate(
             # The session the undischarged alert links to (the oldest, when more than one).
-            undischarged_session_id=Subquery(undischarged.values("session_id")[:1]),
-            undischarged_starts_at=Subquery(undischarged.values("session__starts_at")[:1]),
+            undischarged_session_id=if_undischarged("session_id"),
+            undischarged_starts_at=if_undischarged("session__starts_at"),
         )
         .annotate(
-            # R7: a completed integration session starting within 72 h of the latest dose.
-            integrated=course_integrated(given_at="last_dose_at")
+            # R7: the latest dose followed by a completed integration session within 72 h (the
+            # figures' test of a dose). NULL without a dose. Not a test against last_dose_at:
+            # each reference to that annotation computes the latest dose again.
+            integrated=Subquery(
+                latest_dose.annotate(followed=dose_integrated()).values("followed")[:1]
+            )
         )
     )
 
