@@ -36,7 +36,7 @@ from patients.models import (
     TreatmentCourse,
 )
 from patients.models.courses import CLOSED_PHASES
-from patients.referrals.selectors import current_prescription
+from patients.referrals.selectors import current_prescription, with_referral_is_latest
 from sessions.models import (
     DoseAdministration,
     DosingChart,
@@ -70,9 +70,11 @@ def with_doses_counted(prescriptions: QuerySet[Prescription]) -> QuerySet[Prescr
 
 
 def prescription_in_force(*, client: Client) -> Prescription | None:
-    """current_prescription (with its referral and prescriber) and its doses counted (R5). One
-    query."""
-    return current_prescription(client=client, rows=with_doses_counted)
+    """current_prescription with its doses counted (R5) and whether its referral is the client's
+    latest (with_referral_is_latest). One query."""
+    return current_prescription(
+        client=client, rows=lambda rows: with_doses_counted(with_referral_is_latest(rows))
+    )
 
 
 def with_facts(courses: QuerySet[TreatmentCourse]) -> QuerySet[TreatmentCourse]:

@@ -103,23 +103,28 @@ def next_actions(referral: Referral) -> list[str]:
 
 
 def current_prescription(*, client: Client, rows=None) -> Prescription | None:
-    """The client's prescription in force, with its prescriber and its referral (with the
-    referral's prescriber, and ``referral_is_latest``: no newer referral of the client). One
-    query. ``rows``: a function that adds to the queryset (courses.selectors counts the doses)."""
+    """The client's prescription in force, with its referral and prescriber. One query.
+    ``rows``: a function that adds to the queryset (annotations: with_referral_is_latest, the
+    courses' doses counted)."""
     prescriptions = (
         Prescription.objects.in_force()
         .filter(client=client)
-        .select_related("prescriber", "referral__prescriber")
-        .annotate(
-            referral_is_latest=~Exists(
-                Referral.objects.filter(client=OuterRef("client_id")).filter(
-                    Q(created_at__gt=OuterRef("referral__created_at"))
-                    | Q(created_at=OuterRef("referral__created_at"), pk__gt=OuterRef("referral_id"))
-                )
-            )
-        )
+        .select_related("prescriber", "referral")
     )
     return (rows(prescriptions) if rows else prescriptions).first()
+
+
+def with_referral_is_latest(prescriptions: QuerySet[Prescription]) -> QuerySet[Prescription]:
+    """Each prescription with its referral's prescriber, and ``referral_is_latest``: no referral
+    of the client is newer than the prescription's (then that referral is the one the client
+    record's referral panel shows, and it needs no query of its own)."""
+    newer = Referral.objects.filter(client=OuterRef("client_id")).filter(
+        Q(created_at__gt=OuterRef("referral__created_at"))
+        | Q(created_at=OuterRef("referral__created_at"), pk__gt=OuterRef("referral_id"))
+    )
+    return prescriptions.select_related("referral__prescriber").annotate(
+        referral_is_latest=~Exists(newer)
+    )
 
 
 def prescription_for_client(*, client: Client, prescription_id: int) -> Prescription | None:
@@ -146,7 +151,7 @@ def referral_summary(*, client: Client, prescription=False) -> dict:
     """For the client record (templates/patients/_referral_summary.html): the latest referral,
     its status, date and reason, and the prescription in force. Two queries; none for the
     prescription when it is given (current_prescription, None included), and none for the
-    referral when it is that prescription's (it carries it)."""
+    referral when the prescription carries it (with_referral_is_latest)."""
     if prescription is False:
         prescription = current_prescription(client=client)
     if prescription is not None and getattr(prescription, "referral_is_latest", False):
