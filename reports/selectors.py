@@ -278,7 +278,14 @@ def with_numbers(courses: QuerySet[TreatmentCourse], *, now: datetime) -> QueryS
             next_session_at=sort_keys["next_session_at"],
         )
         # Its own call (the same SQL): django-stubs drops the annotations of a call given **kwargs.
-        .annotate(**{f"alert_{key}": expression for key, expression in alerts.items()})
+        # The undischarged alert is its session's id (below), not a third test of the charts.
+        .annotate(
+            **{
+                f"alert_{key}": expression
+                for key, expression in alerts.items()
+                if key != "undischarged"
+            }
+        )
         .annotate(
             # The session the undischarged alert links to (the oldest, when more than one).
             undischarged_session_id=if_undischarged("session_id"),
@@ -386,13 +393,11 @@ def integration_state(last_dose_at: datetime | None, integrated: bool, now: date
 
 
 def _row_alerts(course: AnnotatedCourse) -> list[RowAlert]:
-    """The course's open alerts, in ALERT_TYPES order; the undischarged one links its dosing
-    chart. No query: everything is an annotation."""
+    """The course's open alerts, in ALERT_TYPES order; the undischarged one (its session's id)
+    links its dosing chart. No query: everything is an annotation."""
     found = []
+    session_id = course.undischarged_session_id  # type: ignore[attr-defined]
     for key, label in ALERT_TYPES:
-        if not getattr(course, f"alert_{key}"):
-            continue
-        session_id = course.undischarged_session_id  # type: ignore[attr-defined]
         if key == "undischarged" and session_id is not None:
             url = reverse(
                 "patients:sessions:dosing_chart",
@@ -402,7 +407,7 @@ def _row_alerts(course: AnnotatedCourse) -> list[RowAlert]:
             found.append(
                 RowAlert(key, label, url=url, detail=f"dosing session of {formats.day(on)}")
             )
-        else:
+        elif key != "undischarged" and getattr(course, f"alert_{key}"):
             found.append(RowAlert(key, label))
     return found
 
@@ -559,5 +564,6 @@ def iter_rows(
         for start in range(0, len(ids), chunk):
             part = ids[start : start + chunk]
             order = {pk: index for index, pk in enumerate(part)}
-            courses = with_numbers(TreatmentCourse.objects.filter(pk__in=part), now=now)
+            # No ORDER BY (the model's default would sort the chunk): the ids' order is kept here.
+            courses = with_numbers(TreatmentCourse.objects.filter(pk__in=part), now=now).order_by()
             yield rows_for(sorted(courses, key=lambda c: order[c.pk]), now=now)
