@@ -10,91 +10,35 @@ caseload like everyone else's.
 
 How: the whole group is first built in memory (demo.scale.courses, .therapy, .people), from a
 seeded random source, so the same seed on the same day gives the same data; then written with
-COPY through the models' tables (demo.scale.pgcopy), in one transaction, with every constraint
-and trigger on: the database checks each row as it would any other. PostgreSQL only."""
+COPY through the models' tables (demo.scale.pgcopy), with every constraint and trigger on: the
+database checks each row as it would any other (demo.scale.stages: which transactions, two
+connections at once). PostgreSQL only."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from auditlog.models import LogEntry
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from audit.models import AccessEvent
 from demo import seed as demo
 from demo.models import ScaleSeed
-from demo.scale import audit, courses, people, scores, therapy, write_records, write_sessions
+from demo.scale import courses, people, scores, stages, therapy, write_records, write_sessions
 from demo.scale.context import Context, Ids, Plan, Random
 from demo.scale.grid import Grid
 from demo.scale.names import FIRST, LAST
 from demo.scale.pgcopy import Writer
-from integration.models import IntegrationReminder
-from outbox.models import OutboxMessage
-from patients.models import (
-    Alert,
-    Client,
-    ClientFlag,
-    ClientShare,
-    ConsentDocument,
-    CourseTransition,
-    Intake,
-    PortalInvitation,
-    Prescriber,
-    Prescription,
-    QuestionnaireRequest,
-    QuestionnaireResponse,
-    Referral,
-    ReferralTransition,
-    TreatmentCourse,
-)
-from sessions.models import (
-    AdverseEvent,
-    BloodPressureReading,
-    DoseAdministration,
-    DosingChart,
-    PrescriberNotice,
-    ProgressNote,
-    Session,
-)
+from demo.scale.stages import ScaleError
+from patients.models import ConsentDocument, Prescriber
+from sessions.models import Session
+
+__all__ = ["SEED", "Plan", "Result", "ScaleError", "build"]
 
 SEED = 2026
-
-MODELS = [
-    User,
-    Client,
-    ClientShare,
-    OutboxMessage,
-    PortalInvitation,
-    Referral,
-    ReferralTransition,
-    Prescription,
-    Intake,
-    ClientFlag,
-    TreatmentCourse,
-    CourseTransition,
-    QuestionnaireRequest,
-    QuestionnaireResponse,
-    Alert,
-    Session,
-    ProgressNote,
-    DosingChart,
-    BloodPressureReading,
-    DoseAdministration,
-    AdverseEvent,
-    PrescriberNotice,
-    IntegrationReminder,
-    AccessEvent,
-]
-
-
-class ScaleError(Exception):
-    """The seed cannot run here; the message says why."""
 
 
 @dataclass
@@ -105,98 +49,79 @@ class Result:
 
 
 def build(scale: float, *, seed: int = SEED, log: Callable[[str], None] | None = None) -> Result:
-    """Seed the plain demo and a generated group of scale ``scale`` in one transaction.
-    ``log``: told how long each step took (each then waits for the database to finish it, so the
-    steps do not overlap: a little slower overall)."""
+    """Seed the plain demo and a generated group of scale ``scale`` (see demo.scale.stages for
+    the transactions). ``log``: told how long each step took (each then waits for the database
+    to finish it, so the steps overlap less: a little slower overall)."""
     if connection.vendor != "postgresql":
         raise ScaleError(
             "seed_demo --scale writes with PostgreSQL's COPY: point DATABASE_URL at a "
             "PostgreSQL database (the plain seed_demo works on SQLite)."
         )
+    if connection.in_atomic_block:
+        raise ScaleError("The scale seed commits as it goes: call it outside a transaction.")
     if scale <= 0:
         raise ScaleError("The scale must be above 0 (e.g. 1, 10, or 0.02 for a tiny group).")
     started = time.monotonic()
     plan = Plan.for_scale(scale)
+    clock = stages.Clock(log)
     with transaction.atomic():
-        existing = ScaleSeed.objects.select_for_update().first()
+        existing = ScaleSeed.objects.first()
         if existing is not None:
             raise ScaleError(
                 f"This database already holds a scale seed ({existing}). Seed a fresh "
                 "database instead: createdb, migrate, then seed_demo --scale."
             )
-        clock = _Clock(log)
         staff = demo.build()
         clock.tick("the plain demo (demo.seed.build)")
-        ctx = _context(plan, seed, staff, [*MODELS, LogEntry])
+        ctx = _context(plan, seed, staff, stages.ALL)
         _generate(ctx)
+        write_sessions.number(ctx)
         clock.tick("the group, built in memory")
         with connection.cursor() as cursor:
-            # Foreign keys checked as each COPY ends, on the writing thread while the next chunk
-            # is made, rather than all at the commit (the tables are written parents first).
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            stages.prepare(cursor, stages.RECORDS, ctx)
         writer = Writer(now=ctx.now)
-        steps = [
-            ("people, clients, invitations", lambda: write_records.people(ctx, writer)),
-            (
-                "referrals, prescriptions, intakes, courses",
-                lambda: write_records.records(ctx, writer),
-            ),
-            ("questionnaires and alerts", lambda: scores.write(ctx, writer)),
-            ("sessions and notes", lambda: write_sessions.sessions(ctx, writer)),
-        ]
-        safety = None
-        for name, step in steps:
-            safety = step() or safety
-            clock.tick(name, writer)
-        dosed = write_sessions.charts(ctx, writer, safety)
-        clock.tick("dosing charts, readings, doses", writer)
-        write_sessions.reminders(ctx, writer, dosed)
-        clock.tick("reminders and their e-mails", writer)
-        audit.write(ctx, writer)
-        clock.tick("audit trail", writer)
+        write_records.people(ctx, writer)
+        clock.tick("people, clients, invitations", writer)
+        write_records.records(ctx, writer)
+        clock.tick("referrals, prescriptions, intakes, courses", writer)
+        safety = scores.write(ctx, writer)
         writer.close()
-        ctx.ids.finish()
-        counts = _counts([*MODELS, LogEntry, Prescriber])
-        seconds = time.monotonic() - started
-        ScaleSeed.objects.create(scale=scale, seed=seed, seconds=seconds, counts=counts)
-    clock.tick("commit (foreign keys checked)")
+        clock.tick("questionnaires and alerts")
+    try:
+        counts = _calendar_and_trail(ctx, safety, clock, seed, started)
+    except BaseException:
+        stages.forget(ctx)
+        raise
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     clock.tick("ANALYZE")
     return Result(plan=plan, counts=counts, seconds=time.monotonic() - started)
 
 
-class _Clock:
-    """Wall time of each step, with the CPU time this process and the database's server process
-    spent in it (read from /proc when the database runs on this machine): on a busy shared
-    machine wall time says little about the work itself."""
-
-    def __init__(self, log: Callable[[str], None] | None):
-        self.log = log
-        self.backend = None
-        if log is not None:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                self.backend = cursor.fetchone()[0]
-        self.last = (time.monotonic(), time.process_time(), self._server_cpu())
-
-    def _server_cpu(self) -> float:
+def _calendar_and_trail(ctx: Context, safety, clock, seed: int, started: float) -> dict:
+    """The calendar on this connection and the audit trail on a second, at once."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            stages.prepare(cursor, stages.CALENDAR, ctx)
+        trail = stages.Trail(ctx, seed)
         try:
-            with open(f"/proc/{self.backend}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, TypeError, ValueError):
-            return float("nan")
-
-    def tick(self, name: str, writer: Writer | None = None) -> None:
-        if self.log is None:
-            return
-        if writer is not None:
-            writer.wait()
-        now = (time.monotonic(), time.process_time(), self._server_cpu())
-        wall, python, server = (a - b for a, b in zip(now, self.last, strict=True))
-        self.log(f"{wall:7.1f} s  (CPU: python {python:5.1f} s, database {server:5.1f} s)  {name}")
-        self.last = now
+            writer = Writer(now=ctx.now)
+            write_sessions.sessions(ctx, writer)
+            clock.tick("sessions and notes", writer)
+            dosed = write_sessions.charts(ctx, writer, safety)
+            clock.tick("dosing charts, readings, doses", writer)
+            write_sessions.reminders(ctx, writer, dosed)
+            writer.close()
+            clock.tick("reminders and their e-mails")
+            clock.note(trail.finish() + "audit trail (alongside, on a second connection)")
+        finally:
+            trail.close()
+        ctx.ids.finish()
+        counts = stages.counts([*stages.ALL, Prescriber])
+        seconds = time.monotonic() - started
+        ScaleSeed.objects.create(scale=ctx.plan.scale, seed=seed, seconds=seconds, counts=counts)
+    clock.tick("commit")
+    return counts
 
 
 def _context(
@@ -249,14 +174,5 @@ def _prescribers(ctx: Context) -> list[tuple[int, str]]:
         for n in range(wanted)
     ]
     Prescriber.objects.bulk_create(made)
+    ctx.new_prescribers = [p.pk for p in made]
     return [(p.pk, str(p)) for p in Prescriber.objects.filter(is_active=True).order_by("pk")]
-
-
-def _counts(models) -> dict[str, int]:
-    counts = {}
-    with connection.cursor() as cursor:
-        for model in models:
-            table = model._meta.db_table
-            cursor.execute(f"SELECT count(*) FROM {connection.ops.quote_name(table)}")
-            counts[table] = cursor.fetchone()[0]
-    return counts

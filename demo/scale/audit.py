@@ -15,7 +15,6 @@ import json
 from collections import defaultdict
 
 from auditlog.models import LogEntry
-from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
 from audit.models import AccessEvent
@@ -76,7 +75,9 @@ class _Paths:
         self.portal_questionnaires = reverse("portal:questionnaires:list")
 
 
-def write(ctx: Context, writer: Writer) -> None:
+def write(ctx: Context, writer: Writer, types: dict) -> None:
+    """``types``: the content type ids of the models changed (looked up on the main thread:
+    this runs on a thread of its own, see demo.scale.stages)."""
     months: dict[int, list[Session]] = defaultdict(list)
     for s in ctx.sessions:
         if s.status != "cancelled" and s.end <= ctx.now:
@@ -91,7 +92,7 @@ def write(ctx: Context, writer: Writer) -> None:
         for step in r.steps:
             extra[step[4] // MONTH].append(("referral", step[4], r, step))
     total = sum(len(v) for v in months.values()) or 1
-    trail = _Trail(ctx, writer)
+    trail = _Trail(ctx, writer, types)
     for month in sorted(set(months) | set(extra)):
         sessions = months.get(month, [])
         share = len(sessions) / total
@@ -104,7 +105,7 @@ def write(ctx: Context, writer: Writer) -> None:
 class _Trail:
     """Writes a month of the trail at a time, in time order."""
 
-    def __init__(self, ctx: Context, writer: Writer):
+    def __init__(self, ctx: Context, writer: Writer, types: dict):
         self.ctx = ctx
         self.paths = _Paths()
         self.caseloads: dict[int, list] = defaultdict(list)
@@ -134,10 +135,7 @@ class _Trail:
                 "actor_email",
             ),
         )
-        self.types = {
-            model: ContentType.objects.get_for_model(model).id
-            for model in (Client, SessionModel, TreatmentCourse, Referral)
-        }
+        self.types = types
         self.events: list[tuple] = []
 
     def views(self, sessions: list[Session], budget: int) -> None:
@@ -210,7 +208,8 @@ class _Trail:
             shown = self.active[t.id][:25] or [s.client]
             page, path = "Dashboard", self.paths.dashboard
         for client in shown:
-            self._view(at, t, client, page, path)
+            if client.created <= at:  # a list shows the clients there were then
+                self._view(at, t, client, page, path)
 
     def _admin(self, s: Session, sessions: list[Session]) -> None:
         rng = self.ctx.rng

@@ -66,20 +66,25 @@ class Random(random.Random):
 
 
 class Ids:
-    """The next id of each table, counted here: the tables are locked for the seed's
-    transaction, so nothing else writes to them meanwhile; the sequences are moved past the
-    last id at the end (``finish``)."""
+    """The next id of each table, counted here: each transaction of the seed locks its tables
+    and checks that nothing else wrote to them (demo.scale.stages.prepare); the sequences are
+    moved past the last id at the end (``finish``)."""
 
     def __init__(self, models_: list[type[models.Model]]):
         self._next: dict[type[models.Model], int] = {}
-        names = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models_)
         with connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE")
             for model in models_:
                 table = connection.ops.quote_name(model._meta.db_table)
                 cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
                 self._next[model] = cursor.fetchone()[0] + 1
         self._first = dict(self._next)
+
+    def peek(self, model: type[models.Model]) -> int:
+        return self._next[model]
+
+    def first(self, model: type[models.Model]) -> int:
+        """The first id this seed took (or would have) in the table."""
+        return self._first[model]
 
     def take(self, model: type[models.Model]) -> int:
         value = self._next[model]
@@ -116,6 +121,7 @@ class Context:
     intakes: list[Intake] = field(default_factory=list)
     sessions: list[Session] = field(default_factory=list)
     prescribers: list[tuple[int, str]] = field(default_factory=list)  # (id, str(prescriber))
+    new_prescribers: list[int] = field(default_factory=list)
     consent: tuple[int, str] = (0, "")  # the consent document in force: (id, version)
     # (client id, therapist id, granted by id, reason, created, revoked)
     shares: list[tuple[int, int, int, str, int, int | None]] = field(default_factory=list)

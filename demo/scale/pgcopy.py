@@ -169,12 +169,12 @@ class Writer:
     connection, one transaction: the caller's). ``close`` waits for the last chunk and raises
     what the database refused."""
 
-    def __init__(self, *, now: int):
+    def __init__(self, *, now: int, raw=None):
         self.now = now
         self.tables: list[Table] = []
-        # The psycopg connection under Django's: Django's wrapper may not cross threads, the
-        # driver's connection may, and it is in the transaction Django opened.
-        self._raw = connection.connection
+        # By default the psycopg connection under Django's: Django's wrapper may not cross
+        # threads, the driver's connection may, and it is in the transaction Django opened.
+        self._raw = raw if raw is not None else connection.connection
         self._queue: queue.Queue = queue.Queue(maxsize=4)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="seed-copy", daemon=True)
@@ -226,6 +226,17 @@ class Writer:
         self._queue.join()
         if self._error is not None:
             raise self._error
+
+    def abandon(self) -> None:
+        """Stop: the next chunk sent raises (the seed failed elsewhere)."""
+        self._error = self._error or RuntimeError("The seed stopped.")
+        while True:
+            try:
+                self._queue.get_nowait()
+                self._queue.task_done()
+            except queue.Empty:
+                break
+        self._queue.put(None)
 
     def close(self) -> None:
         self.flush_before(None)

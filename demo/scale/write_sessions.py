@@ -46,10 +46,15 @@ NOTE_TEXT = (
 INTENTION = "To meet the part of me that feels stuck with curiosity instead of judgement."
 
 
-def sessions(ctx: Context, writer: Writer) -> None:
+def number(ctx: Context) -> None:
+    """Session ids in the order the sessions were booked, as a clinic's table grows (before any
+    writing: the audit trail names them too)."""
     ctx.sessions.sort(key=lambda s: (s.created, s.start))
     for session in ctx.sessions:
         session.id = ctx.ids.take(SessionModel)
+
+
+def sessions(ctx: Context, writer: Writer) -> None:
     table = writer.table(
         SessionModel,
         (

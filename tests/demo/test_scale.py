@@ -17,6 +17,7 @@ from audit.models import AccessEvent
 from demo import scale
 from demo import seed as demo
 from demo.models import ScaleSeed
+from demo.scale import stages
 from integration.models import IntegrationReminder
 from outbox.models import OutboxMessage
 from patients.models import (
@@ -44,11 +45,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.mark.django_db
-def test_scale_seed(capsys):
-    """One seed (a few seconds), then each property in turn."""
+@pytest.mark.django_db(transaction=True)
+def test_scale_seed(capsys, monkeypatch):
+    """One seed (a few seconds; it commits as it goes, on two connections: a transactional
+    test), then each property in turn."""
     staff = demo.build()  # the seed's first step; it finds these again
     _the_same_seed_gives_the_same_group(staff)
+    _a_failed_seed_leaves_the_demo_as_it_was(monkeypatch)
     call_command("seed_demo", "--scale", str(N), "--force")
     out = capsys.readouterr().out
     _sizes_follow_the_plan_per_n(out)
@@ -200,12 +203,13 @@ def _a_second_scale_seed_is_refused():
 
 
 def _the_same_seed_gives_the_same_group(staff):
-    """The group built in memory twice from one seed is the same, row for row."""
+    """The group built in memory twice from one seed is the same, row for row (and nothing
+    of it is written: each build is rolled back)."""
     now = int(time.time())
 
     def fingerprint():
         with transaction.atomic():
-            ctx = scale._context(scale.Plan.for_scale(N), 7, staff, scale.MODELS, now=now)
+            ctx = scale._context(scale.Plan.for_scale(N), 7, staff, stages.ALL, now=now)
             scale._generate(ctx)
             transaction.set_rollback(True)
         return [
@@ -216,3 +220,20 @@ def _the_same_seed_gives_the_same_group(staff):
     first = fingerprint()
     assert len(first) == scale.Plan.for_scale(N).clients
     assert first == fingerprint()
+
+
+def _a_failed_seed_leaves_the_demo_as_it_was(monkeypatch):
+    """A failure once the records are committed (here in the reminders, on the calendar's
+    connection, while the trail is written on the other) rolls both back and deletes the
+    records again."""
+    before = {model: model.objects.count() for model in (User, Client, Session, AccessEvent)}
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the reminders failed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(scale.write_sessions, "reminders", fail)
+        with pytest.raises(RuntimeError, match="the reminders failed"):
+            scale.build(N)
+    assert {model: model.objects.count() for model in before} == before
+    assert not ScaleSeed.objects.exists()
