@@ -5,10 +5,10 @@ read of the questionnaires gives the latest scores and the outcome chart, and on
 sessions gives the next session and the dose dates. It sits with the courses because this floor
 may read the sessions schema, which patients.clients below may not.
 
-Eight queries for a client with a portal account (nine without: the invitation), whatever the
-number of sessions, doses, scores, shares or therapists: the questionnaires, the prescription in
-force, the course, the intake, the flags, the sessions, the sharing panel, and the portal account
-only when the client came without it (patients.record_access brings it with the client)."""
+Seven queries whatever the number of sessions, doses, scores, shares or therapists: the
+questionnaires, the prescription in force, the course, the intake, its flags, the sessions and
+the sharing panel; and the latest invitation for a client without a portal account (the account
+itself comes with the client: patients.record_access)."""
 
 from __future__ import annotations
 

@@ -12,8 +12,9 @@ from accounts.models import User
 from patients.clients import selectors as client_selectors
 from patients.courses import selectors as course_selectors
 from patients.courses.outcomes import scores_of
+from patients.courses.record import client_record as client_record_reads
 from patients.courses.record import record_sessions
-from patients.models import Referral
+from patients.models import Client, Referral
 from patients.models.questionnaires import Instrument
 from patients.questionnaires import selectors as questionnaire_selectors
 from patients.referrals import selectors as referral_selectors
@@ -99,3 +100,11 @@ def test_the_next_session_and_the_dose_dates_from_one_read(client_record):
     assert sorted(sessions.dose_dates) == sorted(
         timezone.localdate(dose.given_at) for dose in (first, second)
     )
+
+
+def test_the_record_runs_the_queries_its_docstring_says(client_record):
+    approved_referral_with_prescription(client_record)
+    record = Client.objects.select_related("primary_therapist", "user").get(pk=client_record.pk)
+    with CaptureQueriesContext(connection) as queries:
+        client_record_reads(client=record, manage_shares=True)
+    assert len(queries) == 7
