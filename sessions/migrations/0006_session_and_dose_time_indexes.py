@@ -5,20 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic_sessions', '0005_dosing_chart_expected_and_actual_pickup'),
-        ('patients', '0008_prescription_routes_separate'),
+        ("clinic_sessions", "0005_dosing_chart_expected_and_actual_pickup"),
+        ("patients", "0008_prescription_routes_separate"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='doseadministration',
-            index=models.Index(fields=['given_at'], name='dose_given_at_idx'),
+            model_name="doseadministration",
+            index=models.Index(fields=["given_at"], name="dose_given_at_idx"),
         ),
         migrations.AddIndex(
-            model_name='session',
-            index=models.Index(fields=['starts_at'], name='session_starts_at_idx'),
+            model_name="session",
+            index=models.Index(fields=["starts_at"], name="session_starts_at_idx"),
         ),
     ]
