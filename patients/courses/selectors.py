@@ -62,10 +62,11 @@ def with_doses_counted(prescriptions: QuerySet[Prescription]) -> QuerySet[Prescr
     """Each prescription with ``doses_counted``: R5, the doses given against it, counted as
     DoseAdministration.objects.counted_against counts them (under the prescription that started
     its authorisation and every prescription of the same authorisation)."""
-    start = Coalesce(OuterRef("authorisation_id"), OuterRef("pk"))
-    doses = DoseAdministration.objects.filter(
-        Q(prescription_id=start) | Q(prescription__authorisation_id=start)
-    )
+    # The authorisation's prescriptions, then their doses (the shape counted_against reads
+    # them in): the outer prescription is two levels up from the prescriptions' subquery.
+    start = Coalesce(OuterRef(OuterRef("authorisation_id")), OuterRef(OuterRef("pk")))
+    authorisation = Prescription.objects.filter(Q(pk=start) | Q(authorisation_id=start))
+    doses = DoseAdministration.objects.filter(prescription__in=authorisation.values("pk"))
     return prescriptions.annotate(doses_counted=_count(doses))
 
 

@@ -195,7 +195,13 @@ class DoseAdministrationQuerySet(models.QuerySet["DoseAdministration"]):
         those given under it and under every prescription of the same authorisation (a change
         does not restart the count; an approval or a renewal does)."""
         start = prescription.authorisation_id_or_own
-        return self.filter(Q(prescription_id=start) | Q(prescription__authorisation_id=start))
+        # The authorisation's prescriptions first (two index reads), then their doses through the
+        # prescription index: the same rows as "prescription = start OR its authorisation =
+        # start", which PostgreSQL could only answer by joining and scanning every dose.
+        prescriptions = self.model.prescription.field.related_model.objects.filter(
+            Q(pk=start) | Q(authorisation_id=start)
+        )
+        return self.filter(prescription__in=prescriptions)
 
     def under_authorisation_in(self, prescriptions) -> DoseAdministrationQuerySet:
         """The doses counted against any of ``prescriptions`` (a queryset), in one query: for
