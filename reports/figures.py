@@ -20,6 +20,7 @@ from django.db.models import (
     DateTimeField,
     Exists,
     ExpressionWrapper,
+    F,
     FloatField,
     Func,
     IntegerField,
@@ -91,17 +92,18 @@ def dose_integrated() -> Subquery:
     """R7, for a dose: a completed integration session of the dose's course (and client)
     starting within 72 h after it; its id, NULL when there is none.
 
-    A scalar subquery with LIMIT 1, not an EXISTS, and the dose's session read inside it by its
-    primary key: on the seeded N=10 clinic PostgreSQL turned the EXISTS (with the dose's session
-    joined in) into a semi-join against a hash of every session of the clinic, run for every dose
-    of the period (minutes); joined in the outer query instead, the period's doses were
-    hash-joined with a scan of every session. A scalar subquery stays a per-dose lookup on the
-    (client, kind, status) index."""
-    dose_session = Session.objects.filter(pk=OuterRef(OuterRef("session_id"))).order_by()
+    A scalar subquery with LIMIT 1, not an EXISTS, with the dose's session joined inside it by
+    its primary key: on the seeded N=10 clinic PostgreSQL flattened the EXISTS into a semi-join
+    that rescanned a hash of every session of the clinic for each dose of the period (minutes);
+    with the session joined in the outer query instead, it hash-joined the period's doses with
+    a scan of every session. A scalar subquery stays a lookup per dose: the dose's session by
+    its key, then the client's completed integration sessions on the (client, kind, status)
+    index."""
     return Subquery(
         Session.objects.filter(
-            client_id=Subquery(dose_session.values("client_id")),
-            course_id=Subquery(dose_session.values("course_id")),
+            # One filter() call: both conditions are about the same session, the dose's.
+            client__sessions=OuterRef("session_id"),
+            course=F("client__sessions__course"),
             kind=SessionKind.INTEGRATION,
             status=SessionStatus.COMPLETED,
             starts_at__gte=OuterRef("given_at"),
