@@ -177,8 +177,10 @@ def _seed(server: Postgres, database: str, scale: float) -> float:
     started = time.perf_counter()
     _manage(url, "seed_demo", "--force", *(["--scale", f"{scale:g}"] if scale else []))
     seconds = time.perf_counter() - started
+    vacuum = time.perf_counter()
     with server.connect(database) as conn:
         conn.execute("VACUUM (ANALYZE)")  # statistics and visibility maps, as autovacuum leaves
+    print(f"VACUUM (ANALYZE) in {time.perf_counter() - vacuum:,.1f} s.", file=sys.stderr)
     return seconds
 
 
@@ -412,11 +414,13 @@ def render(lines: list[str], table: list[report.Row], results: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def measure(args: argparse.Namespace, work: Path, prepared: dict) -> dict:
+def measure(args: argparse.Namespace, work: Path, prepared: dict, server_log: Path) -> dict:
+    """The load client's results; gunicorn's own output (errors, worker timeouts) to server_log."""
     port = free_port()
     plan_file, results_file = work / "plan.json", work / "results.json"
     plan_file.write_text(json.dumps(_load_plan(args, port, prepared)))
-    with gunicorn(port, args.workers, args.timeout, work / "gunicorn.log"):
+    server_log.parent.mkdir(parents=True, exist_ok=True)
+    with gunicorn(port, args.workers, args.timeout, server_log):
         print(f"gunicorn on port {port}; measuring...", file=sys.stderr, flush=True)
         subprocess.run(
             [PYTHON, "-m", "benchmarks.load", str(plan_file), str(results_file)],
@@ -426,12 +430,17 @@ def measure(args: argparse.Namespace, work: Path, prepared: dict) -> dict:
     return json.loads(results_file.read_text())
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     server = Postgres(os.environ.get("DATABASE_URL", ""))
     database = args.database or f"{server.name}_scale{scale_name(args.scale)}"
     seeding = seeded_database(server, database, args.scale)
     output = Path(args.output or ROOT / "var" / f"bench-pages-scale{scale_name(args.scale)}.md")
+    server_log = output.with_suffix(".server.log")
     with (
         run_copy(server, database) as copy,
         tempfile.TemporaryDirectory(prefix="kap-bench-") as tmp,
@@ -450,16 +459,18 @@ def main(argv: list[str] | None = None) -> int:
         from django.db import connections  # noqa: PLC0415 (after django.setup())
 
         connections.close_all()
-        results = measure(args, work, prepared)
+        results = measure(args, work, prepared, server_log)
         counts = sql_counts(work / "sql.log")
         table = rows(prepared, results, counts, args.scale)
         text = render(heading(args, server, seeding, prepared), table, results)
+    if any(measured["errors"] for measured in results.values()):
+        text += f"- The server's log (tracebacks, worker timeouts): {_shown(server_log)}\n"
     print("\n" + text)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text)
     raw = {"pages": prepared["pages"], "results": results, "sql": counts}
     output.with_suffix(".json").write_text(json.dumps(raw))
-    print(f"Written to {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}.")
+    print(f"Written to {_shown(output)}.")
     return 0
 
 
