@@ -62,7 +62,8 @@ class SinkHandler:
     ``hold_reply_after``: the message that makes that many is recorded (delivered) and its "250"
     held back (the sender dies after the server has taken it, before it hears so: the window in
     which SMTP can duplicate a message); ``drop_after_data``: record the message, then close the
-    connection without an answer. ``ehlos`` and ``quits`` count the connections."""
+    connection without an answer; ``on_data``: called with each message's bytes just before it
+    is accepted. ``ehlos`` and ``quits`` count the connections."""
 
     def __init__(self) -> None:
         # What the server accepted, as it came (parsed when a test reads it: parsing as it
@@ -78,6 +79,9 @@ class SinkHandler:
         self.hold_quit_after: int | None = None
         self.hold_reply_after: int | None = None
         self.drop_after_data = False
+        # Called with the message's bytes at the end of each DATA, before the answer (a test
+        # looks at the database at the moment of acceptance).
+        self.on_data = None
         self.ehlos = 0
         self.quits = 0
         self.holding = threading.Event()
@@ -109,6 +113,9 @@ class SinkHandler:
             return "421 4.3.2 Shutting down"
         if self.reply:
             return self.reply
+        if self.on_data is not None:
+            # On a thread of its own: Django refuses database work inside the event loop.
+            await asyncio.to_thread(self.on_data, envelope.content)
         with self._lock:
             self._accepted.append((envelope.content, tuple(envelope.rcpt_tos)))
         if self.drop_after_data:

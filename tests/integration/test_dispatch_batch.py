@@ -18,6 +18,7 @@ from django.utils import timezone
 from clinic import settings_reader
 from integration import dispatch
 from integration.models import IntegrationReminder, ReminderKind, ReminderStatus
+from outbox import bookkeeping
 from outbox import dispatch as outbox_dispatch
 from outbox.models import MessageStatus, OutboxMessage
 from outbox.services import message_queue
@@ -290,12 +291,12 @@ def test_a_mark_without_the_claim_leaves_the_message_and_its_reminder_alone():
     now = timezone.now()
     [pk] = due_reminders(1, now=now, per_dose=1, clients=1)
     dispatch.queue_due(now=now)
-    token, [message] = outbox_dispatch._claim(now=now, limit=1)
+    token, [message] = bookkeeping.claim_rows(now=now, limit=1)
     sent = {"status": MessageStatus.SENT, "sent_at": timezone.now(), "last_error": ""}
-    assert outbox_dispatch._finish(message, "another worker's token", **sent) is False
+    assert bookkeeping.record_outcome(message, "another worker's token", **sent) is False
     row = IntegrationReminder.objects.select_related("outbox_message").get(pk=pk)
     assert (row.status, row.outbox_message.status) == ("sending", "sending")
-    assert outbox_dispatch._finish(message, token, **sent) is True
+    assert bookkeeping.record_outcome(message, token, **sent) is True
     row = IntegrationReminder.objects.select_related("outbox_message").get(pk=pk)
     assert (row.status, row.outbox_message.status) == ("sent", "sent")
     assert row.sent_at == row.outbox_message.sent_at == message.sent_at

@@ -5,16 +5,18 @@ Against a real SMTP server and the real database, as tests/outbox/test_dispatch.
 
 from __future__ import annotations
 
+import email
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from outbox import dispatch, kinds
+from outbox import bookkeeping, dispatch, kinds
 from outbox.dispatch import DispatchResult
 from outbox.models import MessageKind, MessageStatus, OutboxMessage
 from outbox.services import message_queue
@@ -78,12 +80,12 @@ def test_rows_taken_over_by_another_worker_are_not_sent_by_the_first(sink, setti
     settings.OUTBOX_LEASE_SECONDS = 300
     now = timezone.now()
     ids = queued(6)
-    slow, messages = dispatch._claim(now=now, limit=6)
+    slow, messages = bookkeeping.claim_rows(now=now, limit=6)
     taken = ids[3:]
     OutboxMessage.objects.filter(pk__in=taken).update(
         claimed_at=timezone.now() - timedelta(seconds=301)
     )
-    fast, took = dispatch._claim(now=now, limit=6)
+    fast, took = bookkeeping.claim_rows(now=now, limit=6)
     assert [message.pk for message in took] == taken
     result = DispatchResult(claimed=6)
     mail = dispatch.get_connection()
@@ -153,3 +155,44 @@ def test_a_failing_check_is_held_to_its_own_message(sink, fragile_check):
     assert broken.status == MessageStatus.PENDING
     assert broken.last_error == "Unexpected error (RuntimeError)."
     assert sink.count == 2
+
+
+def test_a_message_is_accepted_only_once_the_one_before_it_is_marked(sink):
+    """The next message is on its way while one is being marked sent (outbox.smtp holds back
+    the end of its text), but the server takes it only after: at the moment of each acceptance
+    every message accepted before it is marked, so a crash can still leave only one message
+    sent and unmarked, as when they went one after the other. Each mark is held up for a moment
+    (its row locked from another connection, as a slow disk would hold its COMMIT), so that a
+    next message finished too early would be seen."""
+    ids = queued(6)
+    unmarked: list[int] = []
+
+    def hold(message_id: str, locked: threading.Event) -> None:
+        try:
+            with transaction.atomic():
+                OutboxMessage.objects.select_for_update().get(message_id=message_id)
+                locked.set()
+                time.sleep(0.3)
+        finally:
+            connections.close_all()
+
+    def at_acceptance(raw: bytes) -> None:
+        # On a thread of the server's, before it answers, with connections of its own.
+        earlier = sink.message_ids()
+        unmarked.append(
+            OutboxMessage.objects.filter(message_id__in=earlier)
+            .exclude(status=MessageStatus.SENT)
+            .count()
+        )
+        connections.close_all()
+        locked = threading.Event()
+        message_id = email.message_from_bytes(raw)["Message-ID"]
+        threading.Thread(target=hold, args=(message_id, locked)).start()
+        assert locked.wait(timeout=10)
+
+    sink.on_data = at_acceptance
+    assert dispatch.dispatch_due().sent == 6
+    assert unmarked == [0] * 6
+    assert set(OutboxMessage.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
+        MessageStatus.SENT
+    }
