@@ -17,6 +17,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 
 class MessageKind(models.TextChoices):
@@ -99,6 +100,11 @@ class OutboxMessage(models.Model):
         indexes = [
             models.Index(fields=["status", "not_before"]),
             models.Index(fields=["client", "-created_at"]),
+            # The Outbox page: newest first, all or by status (staff.outbox.selectors), a keyset
+            # page read off the index; and a therapist's own messages (to__iexact).
+            models.Index(fields=["-created_at", "-id"], name="outbox_list_idx"),
+            models.Index(fields=["status", "-created_at", "-id"], name="outbox_list_status_idx"),
+            models.Index(Upper("to"), name="outbox_to_upper_idx"),
         ]
 
     def __str__(self) -> str:
