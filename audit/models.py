@@ -21,11 +21,17 @@ class AccessEvent(models.Model):
     """One view of one client's record: who, which client, which page, when, from where."""
 
     at = models.DateTimeField(auto_now_add=True)
+    # No index of their own: (user, at, id) and (client, at, id) below lead with them and serve
+    # every lookup by user or client (the foreign-key checks too). Each index is one more write
+    # on every page view, which writes access rows.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_events"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="access_events",
+        db_index=False,
     )
     client = models.ForeignKey(
-        "patients.Client", on_delete=models.PROTECT, related_name="access_events"
+        "patients.Client", on_delete=models.PROTECT, related_name="access_events", db_index=False
     )
     page = models.CharField(max_length=100)
     path = models.CharField(max_length=500)

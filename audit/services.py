@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.db import connection
+from django.utils import timezone
 
 from audit.models import AccessEvent
 
@@ -56,17 +58,52 @@ def access_record_list(
     calendar feed, read with its secret token). Returns the number of rows."""
     viewer = user if user is not None else request.user
     assert viewer.is_authenticated
-    path, method, ip = request.get_full_path()[:500], request.method or "GET", client_ip(request)
-    rows = [
-        AccessEvent(
-            user=viewer,
-            client_id=client_id,
-            page=page[:100],
-            path=path,
-            method=method,
-            ip_address=ip,
-        )
-        for client_id in dict.fromkeys(client_ids)
-    ]
-    AccessEvent.objects.bulk_create(rows)
-    return len(rows)
+    return access_record_ids(
+        user_id=viewer.pk,
+        client_ids=client_ids,
+        page=page,
+        path=request.get_full_path(),
+        method=request.method or "GET",
+        ip_address=client_ip(request),
+    )
+
+
+def access_record_ids(
+    *,
+    user_id: int,
+    client_ids: Iterable[int],
+    page: str,
+    path: str,
+    method: str,
+    ip_address: str | None,
+) -> int:
+    """R22: one access row per client of ``client_ids`` (each once), in one statement. On
+    PostgreSQL an INSERT ... SELECT over the ids as one array parameter: no model instance and
+    no RETURNING per row, which for a CSV export of thousands of clients was most of the cost of
+    its audit rows (0.7 s of 2.2 s at N=10). Returns the number of rows."""
+    ids = list(dict.fromkeys(client_ids))
+    if not ids:
+        return 0
+    values = {
+        "at": timezone.now(),
+        "user_id": user_id,
+        "page": page[:100],
+        "path": path[:500],
+        "method": method,
+        "ip_address": ip_address,
+    }
+    if connection.vendor != "postgresql":
+        AccessEvent.objects.bulk_create(AccessEvent(client_id=pk, **values) for pk in ids)
+        return len(ids)
+    meta, quote = AccessEvent._meta, connection.ops.quote_name
+    fields = [meta.get_field(name) for name in values]
+    columns = ", ".join(quote(f.column) for f in [*fields, meta.get_field("client")])
+    # Each value cast to its column's type: in a SELECT list a text parameter stays text.
+    casts = ", ".join(f"%s::{f.db_type(connection)}" for f in fields)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {casts}, ids.id "
+        "FROM unnest(%s::bigint[]) WITH ORDINALITY AS ids(id, n) ORDER BY ids.n"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values.values(), ids])
+    return len(ids)

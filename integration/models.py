@@ -118,6 +118,16 @@ class IntegrationReminder(models.Model):
                 name="reminder_open_alert_idx",
                 condition=Q(kind="therapist", variant="alert", acknowledged_at__isnull=True),
             ),
+            # The dashboard's figures (reminders sent and failed in a period) and its "reminder
+            # failed" alert, which reads every failed reminder's course.
+            models.Index(
+                fields=["sent_at"], name="reminder_sent_at_idx", condition=Q(status="sent")
+            ),
+            models.Index(
+                fields=["due_at", "course"],
+                name="reminder_failed_idx",
+                condition=Q(status="failed"),
+            ),
         ]
 
     def __str__(self) -> str:

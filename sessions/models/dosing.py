@@ -90,6 +90,22 @@ class DosingChart(models.Model):
                 name="dosing_discharged_has_time",
             ),
         ]
+        indexes = [
+            # R10, R15: the charts left open after the dose (the dashboard's "discharge not
+            # recorded" alert): a handful of rows, found without reading every chart.
+            models.Index(
+                fields=["session"],
+                name="dosingchart_undischarged_idx",
+                condition=Q(outcome="open", discharged_at__isnull=True),
+            ),
+            # R6, R12: deferrals by time (the dashboard's figures and its "deferred in the last
+            # 30 days" alert).
+            models.Index(
+                fields=["deferred_at"],
+                name="dosingchart_deferred_idx",
+                condition=Q(outcome="deferred"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Dosing chart for session #{self.session_id}"

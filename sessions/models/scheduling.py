@@ -127,6 +127,13 @@ class Session(models.Model):
             models.Index(fields=["client", "kind", "status"]),
             # The whole clinic's calendar and day lists read a time range of every therapist.
             models.Index(fields=["starts_at"], name="session_starts_at_idx"),
+            # R2: a course's completed preparation sessions (the dashboard's and the export's
+            # "preparation done"), counted off the index.
+            models.Index(
+                fields=["course"],
+                name="session_prep_done_idx",
+                condition=Q(kind="preparation", status="completed"),
+            ),
         ]
 
     def __str__(self) -> str:
