@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role, User
 from kap_clinic import formats
 from patients.access import visible_rows
-from sessions.models import Session, SessionStatus
+from sessions.models import Session, SessionKind, SessionStatus
 from sessions.scheduling.selectors import show_status, with_chart_outcome
 
 # The grid: 07:00 to 21:00 in the clinic's time zone. Sessions outside it get an extra row.
@@ -34,11 +35,18 @@ def local_midnight(day: date) -> datetime:
 
 @dataclass
 class Entry:
-    """One session on the grid, with its times in the clinic's zone."""
+    """One session on the grid, with its times in the clinic's zone and the words and link it
+    shows, worked out once here: a whole-clinic week is hundreds of entries, and each lookup
+    the template makes through the session (a reverse(), a display method) is paid per entry."""
 
     session: Session
     start: datetime
     end: datetime
+    url: str = ""
+    # "Dosing", "Dosing · cancelled", "Preparation · completed".
+    label: str = ""
+    client_name: str = ""
+    therapist_name: str = ""
 
     @property
     def cancelled(self) -> bool:
@@ -65,10 +73,9 @@ class Cell:
     busy_kind: str = ""
 
     @property
-    def slot_start(self) -> datetime | None:
-        if self.hour is None:
-            return None
-        return datetime.combine(self.day, time(self.hour))
+    def slot_param(self) -> str:
+        """The booking form's ``start`` for this hour: 2026-12-01T09:00."""
+        return f"{self.day.isoformat()}T{self.hour:02d}:00" if self.hour is not None else ""
 
     @property
     def is_free(self) -> bool:
@@ -111,7 +118,7 @@ def calendar_sessions(
     admin's for the chosen therapist, or for a group of therapists (``therapist_ids``), or all;
     always only clients the user may see. One query."""
     sessions = with_chart_outcome(
-        visible_rows(user, Session.objects.filter(starts_at__lt=end, ends_at__gt=start))
+        visible_rows(user, Session.objects.overlapping(start, end))
     ).select_related("client", "therapist")
     if user.role == Role.THERAPIST:
         sessions = sessions.filter(therapist=user)
@@ -143,14 +150,27 @@ def calendar_week(
     )
     # The status each session shows: the same words as the client's session list.
     show_status(sessions, now=timezone.now())
+    session_url = _session_url()
+    kinds = dict(SessionKind.choices)
     for session in sessions:
-        if session.status == SessionStatus.CANCELLED and not show_cancelled:
+        cancelled = session.status == SessionStatus.CANCELLED
+        if cancelled and not show_cancelled:
             continue
+        shown = session.shown  # type: ignore[attr-defined]
+        label = kinds.get(session.kind, session.kind)
+        if cancelled:
+            label += " · cancelled"
+        elif shown.key != "scheduled":
+            label += f" · {shown.label.lower()}"
         entries.append(
             Entry(
                 session=session,
                 start=timezone.localtime(session.starts_at),
                 end=timezone.localtime(session.ends_at),
+                url=session_url(session.client_id, session.pk),
+                label=label,
+                client_name=session.client.full_name,
+                therapist_name=session.therapist.get_full_name(),
             )
         )
 
@@ -169,6 +189,19 @@ def calendar_week(
         first=day_list[0],
         last=day_list[-1],
     )
+
+
+def _session_url():
+    """A session's page address from its client's and its own id, by filling in one reversed
+    address (what Session.get_absolute_url gives, without a reverse() per session)."""
+    client_mark, session_mark = "918273645", "546372819"
+    sample = reverse(
+        "patients:sessions:detail",
+        kwargs={"client_id": int(client_mark), "session_id": int(session_mark)},
+    )
+    head, rest = sample.split(client_mark, 1)
+    middle, tail = rest.split(session_mark, 1)
+    return lambda client_id, session_id: f"{head}{client_id}{middle}{session_id}{tail}"
 
 
 HOURS = tuple(range(FIRST_HOUR, LAST_HOUR))

@@ -129,6 +129,7 @@ def week(request: HttpRequest) -> HttpResponse:
             "cancelled": link(cancelled="" if show_cancelled else "1"),
         },
         "day_headers": [(d, link(date=d.isoformat(), view="day")) for d in calendar.days],
+        "new_url": reverse("calendar:new"),
     }
     partial = request.htmx and not request.htmx.history_restore_request
     return render(request, "calendar/_calendar.html" if partial else "calendar/week.html", context)

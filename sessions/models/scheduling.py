@@ -5,6 +5,8 @@ service checks first on every database so the clinician gets a message naming th
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -25,6 +27,11 @@ class SessionStatus(models.TextChoices):
     NO_SHOW = "no_show", "No-show"
 
 
+# The longest a session may last (the booking services allow 10 minutes to 8 hours; a
+# constraint holds every row to it).
+LONGEST_SESSION = timedelta(hours=8)
+
+
 class SessionQuerySet(models.QuerySet["Session"]):
     def booked(self) -> SessionQuerySet:
         """Sessions that hold their slot (everything but cancelled ones)."""
@@ -36,8 +43,16 @@ class SessionQuerySet(models.QuerySet["Session"]):
         return self.filter(kind=SessionKind.PREPARATION, status=SessionStatus.COMPLETED)
 
     def overlapping(self, starts_at, ends_at) -> SessionQuerySet:
-        # Half-open ranges: a session ending at 10:00 and one starting at 10:00 do not clash.
-        return self.filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
+        """Sessions that share a moment with ``starts_at``..``ends_at``. Half-open ranges: a
+        session ending at 10:00 and one starting at 10:00 do not clash. No session lasts longer
+        than LONGEST_SESSION (a constraint), so one that overlaps started at most that long
+        before ``starts_at``: the lower bound lets an index on starts_at read the range alone,
+        not every earlier session (all of a therapist's history)."""
+        return self.filter(
+            starts_at__lt=ends_at,
+            starts_at__gt=starts_at - LONGEST_SESSION,
+            ends_at__gt=starts_at,
+        )
 
 
 class Session(models.Model):
@@ -99,6 +114,11 @@ class Session(models.Model):
                 condition=Q(ends_at__gt=F("starts_at")),
                 name="session_ends_after_start",
                 violation_error_message="A session must end after it starts.",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__lte=F("starts_at") + LONGEST_SESSION),
+                name="session_at_most_8_hours",
+                violation_error_message="A session lasts at most 8 hours.",
             ),
             models.CheckConstraint(
                 condition=Q(

@@ -131,6 +131,24 @@ def test_the_database_refuses_an_overlapping_row_on_its_own(client_record, thera
     )
 
 
+def test_the_database_refuses_a_session_over_8_hours(client_record):
+    """The calendar's overlap query bounds a session's start by the longest one there can be
+    (Session.objects.overlapping): a longer row would fall off the calendar, so none exists."""
+    session = SessionFactory(client=client_record, starts_at=at(date(2026, 3, 3), 9))
+    rows = Session.objects.filter(pk=session.pk)
+    with pytest.raises(IntegrityError, match="session_at_most_8_hours"), transaction.atomic():
+        rows.update(ends_at=session.starts_at + timedelta(hours=8, minutes=1))
+    rows.update(ends_at=session.starts_at + timedelta(hours=8))  # 8 hours is the most
+
+
+def test_overlapping_finds_a_long_session_that_started_hours_earlier(client_record):
+    long = SessionFactory(client=client_record, starts_at=at(date(2026, 3, 3), 8))
+    Session.objects.filter(pk=long.pk).update(ends_at=long.starts_at + timedelta(hours=8))
+    found = Session.objects.overlapping(at(date(2026, 3, 3), 15, 59), at(date(2026, 3, 3), 17))
+    assert list(found) == [long]
+    assert not Session.objects.overlapping(at(date(2026, 3, 3), 16), at(date(2026, 3, 3), 17))
+
+
 def test_a_reschedule_onto_another_session_is_refused(course, client_record):
     first = book(client_record, when=at(date(2026, 3, 3), 10))
     second = book(client_record, when=at(date(2026, 3, 3), 14))
