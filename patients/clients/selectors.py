@@ -17,7 +17,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -134,12 +134,19 @@ def client_list(
             Exists(ClientFlag.objects.filter(client=OuterRef("pk"), is_current=True, code=flag))
         )
 
-    orders: dict[str, list[str | OrderBy]] = {
+    orders: dict[str, list[str | OrderBy | Lower]] = {
         "-created": ["-created_at", "-id"],
         "flags": [F("flag_count").desc(), "last_name", "first_name", "id"],
     }
-    order = orders.get(sort, ["last_name", "first_name", "id"])
-    return clients.order_by(*order)
+    by_name: list[str | OrderBy | Lower] = ["last_name", "first_name", "id"]
+    if search.split():
+        # A search's matches by name, case aside, sorted as a set: ordered on the plain columns,
+        # PostgreSQL walked the list's name index (client_list_name_idx) from "A" filtering each
+        # client against the search, which for a common name starting late in the alphabet read
+        # half the clinic (24,626 of 48,011 at N=10) to fill a page, instead of the few hundred
+        # matches the name search indexes (pg_trgm) find at once.
+        by_name = [Lower("last_name"), Lower("first_name"), "id"]
+    return clients.order_by(*orders.get(sort, by_name))
 
 
 def client_shares(*, client: Client):
