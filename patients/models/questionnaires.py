@@ -137,7 +137,21 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["recipient", "acknowledged_at"])]
+        indexes = [
+            models.Index(fields=["recipient", "acknowledged_at"]),
+            # The safety alerts page: the open ones newest first (also the navbar's count on
+            # every staff page), and the latest acknowledged, read in order off the index.
+            models.Index(
+                fields=["-created_at", "-id"],
+                name="alert_open_idx",
+                condition=Q(acknowledged_at__isnull=True),
+            ),
+            models.Index(
+                fields=["-acknowledged_at", "-id"],
+                name="alert_acknowledged_idx",
+                condition=Q(acknowledged_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for client #{self.client_id}"
