@@ -87,7 +87,7 @@ def reminder_for(user: User | AnonymousUser, *, reminder_id: int) -> Integration
     )
 
 
-def _open_alerts(user: User) -> QuerySet[IntegrationReminder]:
+def open_alert_rows(user: User) -> QuerySet[IntegrationReminder]:
     """R8: therapist checks that raised an alert (a dose without an integration session booked
     24 h later) and nobody has acknowledged. The alert exists once raised, whatever happened to
     its e-mail. A therapist sees only their own courses' alerts; admins all. A partial index
@@ -108,7 +108,7 @@ def open_alerts_for(
     ``book_start``: the suggested start of the integration session to book (ISO, clinic time).
     One query."""
     page = keyset_page(
-        _open_alerts(user).select_related("client", "course", "course__therapist", "dose"),
+        open_alert_rows(user).select_related("client", "course", "course__therapist", "dose"),
         order=ALERT_ORDER,
         after=after,
         before=before,
@@ -123,7 +123,7 @@ def open_alerts_for(
 
 def open_alert_count(user: User) -> int:
     """For the navbar badge and the alerts heading: one COUNT query on the partial index."""
-    return _open_alerts(user).count()
+    return open_alert_rows(user).count()
 
 
 def booking_start(given_at: datetime, *, now: datetime) -> str:

@@ -158,9 +158,14 @@ def open_alerts(*, user) -> QuerySet[Alert]:
     )
 
 
+def open_alert_rows(*, user) -> QuerySet[Alert]:
+    """R20: the open safety alerts ``user`` is shown (the navbar's count)."""
+    return _alerts_for(user).filter(acknowledged_at__isnull=True)
+
+
 def open_alert_count(*, user) -> int:
-    """For the staff banner: one COUNT query."""
-    return _alerts_for(user).filter(acknowledged_at__isnull=True).count()
+    """One COUNT query."""
+    return open_alert_rows(user=user).count()
 
 
 def recently_acknowledged(*, user, limit: int = 20) -> QuerySet[Alert]:
