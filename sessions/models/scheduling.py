@@ -154,6 +154,13 @@ class Session(models.Model):
                 name="session_prep_done_idx",
                 condition=Q(kind="preparation", status="completed"),
             ),
+            # R7: a dose's integration, a completed integration session of its client within
+            # 72 h after it (reports.figures.dose_integrated): one probe of this index a dose.
+            models.Index(
+                fields=["client", "starts_at"],
+                name="session_integrated_idx",
+                condition=Q(kind="integration", status="completed"),
+            ),
         ]
 
     def __str__(self) -> str:
