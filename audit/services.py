@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Field
 from django.utils import timezone
 
 from audit.models import AccessEvent
@@ -96,14 +97,14 @@ def access_record_ids(
         AccessEvent.objects.bulk_create(AccessEvent(client_id=pk, **values) for pk in ids)
         return len(ids)
     meta, quote = AccessEvent._meta, connection.ops.quote_name
-    fields = [meta.get_field(name) for name in values]
-    columns = ", ".join(quote(f.column) for f in [*fields, meta.get_field("client")])
+    fields: list[Field] = [meta.get_field(name) for name in [*values, "client"]]  # type: ignore[misc]
+    columns = ", ".join(quote(f.column) for f in fields)
     # Each value cast to its column's type: in a SELECT list a text parameter stays text.
-    casts = ", ".join(f"%s::{f.db_type(connection)}" for f in fields)
+    casts = ", ".join(f"%s::{f.db_type(connection)}" for f in fields[:-1])
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {casts}, ids.id "
         "FROM unnest(%s::bigint[]) WITH ORDINALITY AS ids(id, n) ORDER BY ids.n"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*values.values(), ids])
+        cursor.execute(sql, [*values.values(), ids])  # type: ignore[list-item]
     return len(ids)

@@ -432,6 +432,8 @@ def rows_for(courses: Iterable[AnnotatedCourse], *, now: datetime | None = None)
     now = now or timezone.now()
     courses = list(courses)
     scores = _scores_by_client(course.client_id for course in courses)
+    # The clinic's zone once: timezone.localdate() looks it up again for every row.
+    zone = timezone.get_current_timezone()
     rows = []
     for course in courses:
         totals = scores.get(course.client_id, {})
@@ -441,7 +443,9 @@ def rows_for(courses: Iterable[AnnotatedCourse], *, now: datetime | None = None)
                 prep_done=course.prep_done,
                 doses_used=course.doses_used if course.doses_authorised is not None else 0,
                 doses_authorised=course.doses_authorised,
-                last_dose=timezone.localdate(course.last_dose_at) if course.last_dose_at else None,
+                last_dose=course.last_dose_at.astimezone(zone).date()
+                if course.last_dose_at
+                else None,
                 next_session=course.next_session_at,
                 integration=integration_state(course.last_dose_at, course.integrated, now),
                 phq9=_score(totals.get(Instrument.PHQ9, [])),

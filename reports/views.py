@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+from datetime import tzinfo
 
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
@@ -162,11 +163,13 @@ def _text_cell(value: str) -> str:
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
-def _csv_row(row: selectors.CourseRow, *, names: bool, prep_required: int) -> list[str]:
+def _csv_row(
+    row: selectors.CourseRow, *, names: bool, prep_required: int, zone: tzinfo
+) -> list[str]:
     # The regular record only: numbers, dates and phase (R23: no notes, no free text). The cells
     # that hold what someone typed (names) are made inert; the rest are numbers and dates.
     client = row.course.client
-    next_session = timezone.localtime(row.next_session).date() if row.next_session else None
+    next_session = row.next_session.astimezone(zone).date() if row.next_session else None
     return [
         _text_cell(f"{client.first_name} {client.last_name}" if names else row.initials),
         _text_cell(row.course.therapist.get_full_name()),
@@ -201,6 +204,7 @@ def export(request):
     # The user's id once: request.user is a lazy object, and setting it on each of thousands of
     # rows went through the lazy proxy every time.
     user_id = user.pk
+    zone = timezone.get_current_timezone()
 
     def lines():
         yield writer.writerow(CSV_HEADER)
@@ -215,7 +219,7 @@ def export(request):
             )
             # One write per chunk, not per row: the chunk's lines go out together.
             yield "".join(
-                writer.writerow(_csv_row(row, names=names, prep_required=prep_required))
+                writer.writerow(_csv_row(row, names=names, prep_required=prep_required, zone=zone))
                 for row in chunk
             )
 
