@@ -11,7 +11,7 @@ import redis
 from django.conf import settings
 
 from clinic import settings_reader
-from tests import factories
+from tests import factories, flush
 from tests.integration.delivery_helpers import SmtpSink, use_sink
 
 
@@ -25,9 +25,11 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" in engine:
+        flush.install()
     if not config.getoption("--require-services"):
         return
-    engine = settings.DATABASES["default"]["ENGINE"]
     if "postgresql" not in engine:
         raise pytest.UsageError(f"--require-services: DATABASE_URL is not PostgreSQL ({engine}).")
     if not settings.CELERY_BROKER_URL.startswith("redis://"):

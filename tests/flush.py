@@ -1,0 +1,83 @@
+"""A cheaper flush after each transactional test (browser tests, real workers), on PostgreSQL.
+
+Django empties every table after a transactional test with one ``TRUNCATE`` of all ~80 tables:
+PostgreSQL gives each one new files, about 0.6 s a test here whatever the test wrote (most write
+to a dozen tables with a few rows each). This empties the same tables with ``DELETE`` instead,
+and only those that hold rows, so every table is empty afterwards, as before:
+
+- foreign keys: Django creates them ``DEFERRABLE INITIALLY DEFERRED``, so they are checked at the
+  flush's commit, when every table is empty; if any is not deferrable, the plain TRUNCATE is used;
+- tables whose own triggers refuse DELETE (the append-only audit trail, audit/migrations/0002)
+  are truncated, with every table that references them;
+- sequences are not reset, by either (reset_sequences keeps Django's statement).
+"""
+
+from __future__ import annotations
+
+from django.db.backends.postgresql.operations import DatabaseOperations
+
+_TRUNCATE_ALL = DatabaseOperations.sql_flush
+
+# Tables with a user trigger on DELETE (tgtype bit 8), and foreign keys: referenced, referencing,
+# deferrable.
+_DELETE_TRIGGERS = """
+    SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+    WHERE NOT t.tgisinternal AND t.tgtype & 8 = 8 AND pg_table_is_visible(c.oid)
+"""
+_FOREIGN_KEYS = """
+    SELECT confrelid::regclass::text, conrelid::regclass::text, condeferrable
+    FROM pg_constraint WHERE contype = 'f'
+"""
+
+
+def _names(connection, tables):
+    """Each table as quoted in SQL and as regclass::text prints it (quoted only when needed)."""
+    return {table: connection.ops.quote_name(table) for table in tables}
+
+
+def _with_rows(cursor, quoted: dict[str, str]) -> set[str]:
+    checks = " UNION ALL ".join(
+        f"SELECT %s WHERE EXISTS (SELECT 1 FROM {name})" for name in quoted.values()
+    )
+    cursor.execute(checks, list(quoted))
+    return {row[0] for row in cursor.fetchall()}
+
+
+def _referencing_closure(start: set[str], foreign_keys) -> set[str]:
+    """``start`` and every table that references one of them, transitively (TRUNCATE needs them
+    in the same statement)."""
+    closure = set(start)
+    grew = True
+    while grew:
+        grew = False
+        for referenced, referencing, _deferrable in foreign_keys:
+            if referenced.strip('"') in closure and referencing.strip('"') not in closure:
+                closure.add(referencing.strip('"'))
+                grew = True
+    return closure
+
+
+def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+    if not tables or reset_sequences or allow_cascade:
+        return _TRUNCATE_ALL(
+            self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+        )
+    quoted = _names(self.connection, tables)
+    with self.connection.cursor() as cursor:
+        cursor.execute(_FOREIGN_KEYS)
+        foreign_keys = cursor.fetchall()
+        if not all(deferrable for _referenced, _referencing, deferrable in foreign_keys):
+            return _TRUNCATE_ALL(self, style, tables)
+        cursor.execute(_DELETE_TRIGGERS)
+        guarded = {row[0] for row in cursor.fetchall()}
+        with_rows = _with_rows(cursor, quoted)
+    truncate = _referencing_closure(with_rows & guarded, foreign_keys) & set(tables)
+    statements = ["SET CONSTRAINTS ALL DEFERRED;"]
+    statements += [f"DELETE FROM {quoted[table]};" for table in sorted(with_rows - truncate)]
+    if truncate:
+        statements += _TRUNCATE_ALL(self, style, sorted(truncate))
+    return statements
+
+
+def install() -> None:
+    DatabaseOperations.sql_flush = sql_flush
