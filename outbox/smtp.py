@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import re
 import smtplib
+import socket
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -129,6 +130,14 @@ class Sender:
         except Exception as error:
             # The same rule as for a send: refused, timed out, dropped (kap_clinic.mail).
             raise TransientSendError(f"{type(error).__name__}: {error}"[:300]) from error
+        # A message goes in two writes (its text, then the line that ends it). With Nagle's
+        # algorithm on, the second small write waits for the server's ACK of the first, which
+        # the server delays (40 ms on Linux): 55 ms a message, 1,070 reminders a minute in the
+        # benchmark. Each write is a whole command or text, so sending at once costs nothing.
+        sock = getattr(self.mail.connection, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):  # not a TCP socket (a test's stand-in)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _send_all_but_the_end(self, email: EmailMultiAlternatives) -> None:
         """smtplib's sendmail() up to the end of DATA (the same commands and checks)."""

@@ -6,6 +6,7 @@ Against a real SMTP server and the real database, as tests/outbox/test_dispatch.
 from __future__ import annotations
 
 import email
+import socket
 import threading
 import time
 from datetime import timedelta
@@ -16,7 +17,7 @@ from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from outbox import bookkeeping, dispatch, kinds
+from outbox import bookkeeping, dispatch, kinds, smtp
 from outbox.dispatch import DispatchResult
 from outbox.models import MessageKind, MessageStatus, OutboxMessage
 from outbox.services import message_queue
@@ -196,3 +197,18 @@ def test_a_message_is_accepted_only_once_the_one_before_it_is_marked(sink):
     assert set(OutboxMessage.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
         MessageStatus.SENT
     }
+
+
+def test_the_connection_sends_each_write_at_once(sink):
+    """A message goes in two writes (outbox.smtp): with Nagle's algorithm on, the second waited
+    for the server's delayed ACK of the first, 40 ms a message. The batch's connection has
+    TCP_NODELAY set from its first message."""
+    queued(1)
+    mail = dispatch.get_connection()
+    sender = smtp.Sender(mail)
+    sender.prepare(OutboxMessage.objects.get())
+    sock = mail.connection.sock
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    sender.finish()
+    smtp.close(mail)
+    assert sink.count == 1
