@@ -421,8 +421,9 @@ def _grow(therapist, client_record, size: int):
 
 
 # (kind, filters, exact queries). The signed-in floor is 3 (session, user, the navbar's two
-# alert counts in one statement); the page adds its rows and their capped count. Filters by person and client
-# each add the lookup of the picked id, and a client filter the access row it writes (R22).
+# alert counts in one statement); the page adds its rows and their capped count. Filters by
+# person and client each add the lookup of the picked id, and a client filter the access row it
+# writes (R22).
 # Changes add the names of the people their foreign keys point at: one query each for users,
 # clients and prescribers, whatever else the page's changes point at (selectors.NAMED_MODELS).
 BUDGETS = [
