@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
@@ -228,7 +229,11 @@ class Writer:
             raise self._error
 
     def abandon(self) -> None:
-        """Stop: the next chunk sent raises (the seed failed elsewhere)."""
+        """Stop (the seed failed elsewhere): the chunks not yet sent are dropped, the next one
+        sent raises, and this returns once the thread has let go of the connection. The caller
+        is about to roll back on that connection: with a COPY still running on this thread the
+        rollback raced it, and the transaction could be left open ("can't change autocommit
+        now: connection in transaction status INTRANS")."""
         self._error = self._error or RuntimeError("The seed stopped.")
         while True:
             try:
@@ -237,6 +242,16 @@ class Writer:
             except queue.Empty:
                 break
         self._queue.put(None)
+        self._thread.join()
+
+    @contextmanager
+    def abandoned_on_error(self):
+        """The writer's work: on any error, abandon() before the error goes on."""
+        try:
+            yield self
+        except BaseException:
+            self.abandon()
+            raise
 
     def close(self) -> None:
         self.flush_before(None)
