@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection, transaction
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -332,3 +333,16 @@ def test_the_alerts_page_writes_times_as_every_other_page_does(client, client_re
     assert "Mar 6, 9:05 AM by Sam Rivera" in page
     assert "23:36" not in page
     assert "18:36" not in page
+
+
+def test_the_banner_says_more_than_the_cap_when_the_count_stopped_there(rf, therapist):
+    """The navbar's counts stop at kap_clinic.listing.COUNT_CAP + 1 (staff_badges): the banner
+    says "10,000+", not the number the count stopped at."""
+    request = rf.get("/clients/")
+    request.user = therapist
+    request.resolver_match = None
+    banner = render_to_string(
+        "partials/alerts_banner.html", {"open_alert_count": 10_001, "request": request}
+    )
+    assert "10,000+ safety alerts need your attention." in banner
+    assert "10001" not in banner
