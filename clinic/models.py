@@ -7,7 +7,16 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from clinic.table import RANGED, REMINDER_DAYS_PATTERN, ClinicSetting
+from clinic.table import DAY_LISTS, RANGED, REMINDER_DAYS_PATTERN, ClinicSetting
+
+
+def _days_check(row: ClinicSetting) -> models.CheckConstraint:
+    """A list of days, as the settings page saves it ("1,2,3")."""
+    name = row.field
+    condition = Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__regex": REMINDER_DAYS_PATTERN})
+    # The name the first list's constraint has had since migration 0001.
+    label = "reminder_days_list" if name == "reminder_days" else f"{name}_list"
+    return models.CheckConstraint(condition=condition, name=f"clinicsettings_{label}")
 
 
 def _range_check(row: ClinicSetting) -> models.CheckConstraint:
@@ -60,6 +69,10 @@ class ClinicSettings(models.Model):
     reminder_days = models.CharField(  # noqa: DJ001
         "Reminder days after the dose", max_length=20, null=True, blank=True
     )
+    appointment_reminders = models.BooleanField("Send appointment reminders", null=True, blank=True)
+    appointment_reminder_days = models.CharField(  # noqa: DJ001
+        "Appointment reminder days before the session", max_length=20, null=True, blank=True
+    )
     reminder_send_hour = models.PositiveSmallIntegerField(
         "Reminder send hour", null=True, blank=True
     )
@@ -79,6 +92,9 @@ class ClinicSettings(models.Model):
     )
     self_booking_url = models.URLField(  # noqa: DJ001
         "Online booking page", max_length=500, null=True, blank=True
+    )
+    dosing_day_checklist = models.TextField(  # noqa: DJ001
+        "Dosing-day checklist for the client", max_length=2000, null=True, blank=True
     )
     idle_timeout_minutes = models.PositiveSmallIntegerField(
         "Automatic sign-out after idle (minutes)", null=True, blank=True
@@ -107,11 +123,7 @@ class ClinicSettings(models.Model):
                 | Q(bp_hard_stop_diastolic__gt=models.F("bp_defer_diastolic")),
                 name="clinicsettings_hard_stop_diastolic_above_defer",
             ),
-            models.CheckConstraint(
-                condition=Q(reminder_days__isnull=True)
-                | Q(reminder_days__regex=REMINDER_DAYS_PATTERN),
-                name="clinicsettings_reminder_days_list",
-            ),
+            *(_days_check(row) for row in DAY_LISTS),
         ]
 
     def __str__(self) -> str:

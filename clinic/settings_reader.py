@@ -19,6 +19,7 @@ CACHE_SECONDS = 60
 
 # model field -> the server setting it overrides (clinic/table.py)
 SETTING_NAMES: dict[str, str] = {row.field: row.setting_name for row in table.CLINIC_SETTINGS}
+DAY_LISTS = frozenset(row.field for row in table.DAY_LISTS)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class Effective:
     min_observation_minutes: int
     dose_hold_minutes: int
     reminder_days: tuple[int, ...]
+    appointment_reminders: bool
+    appointment_reminder_days: tuple[int, ...]
     reminder_send_hour: int
     quiet_hours_start: int
     quiet_hours_end: int
@@ -44,13 +47,14 @@ class Effective:
     clinic_phone: str
     reply_to_email: str
     self_booking_url: str
+    dosing_day_checklist: str
     idle_timeout_seconds: int
     overridden: frozenset[str]
 
 
 def _server_value(field: str):
     value = getattr(settings, SETTING_NAMES[field])
-    if field == "reminder_days":
+    if field in DAY_LISTS:
         return tuple(sorted(set(value)))
     return value
 
@@ -80,7 +84,7 @@ def current() -> Effective:
     for field in SETTING_NAMES:
         if field in saved:
             value = saved[field]
-            if field == "reminder_days":
+            if field in DAY_LISTS:
                 value = table.parse_days(value)
             elif field == "idle_timeout_minutes":
                 value *= 60

@@ -34,6 +34,12 @@ class ClinicSetting:
     setting: str = ""
     # The environment and the page say minutes; the server keeps seconds (the idle logoff).
     seconds: bool = False
+    # What the page says may be typed, where the kind's own words do not fit.
+    help: str = ""
+    # A list of days: counted from what.
+    days_of: str = "after the dose"
+    # A text typed on several lines (one item a line), not one.
+    lines: bool = False
 
     @property
     def bounds(self) -> tuple[int, int]:
@@ -49,8 +55,13 @@ class ClinicSetting:
     @property
     def allowed(self) -> str:
         """What the page says may be typed."""
+        if self.help:
+            return self.help
         if self.kind == DAYS:
-            return "Allowed: days 1 to 7 after the dose, separated by commas (e.g. 1,2,3) (R8)."
+            return (
+                f"Allowed: days {self.low} to {self.high} {self.days_of}, separated by commas "
+                f"(e.g. 1,2,3) ({self.rule})."
+            )
         if self.kind == TEXT:
             return f"Allowed: up to {self.high} characters; no clinical detail ({self.rule})."
         if self.kind == YES_NO:
@@ -62,12 +73,25 @@ class ClinicSetting:
         return f"Enter a whole number from {self.low} to {self.high} ({self.rule})."
 
 
-SAFETY, SCHEDULING, REMINDERS, CONTACT, SECURITY = (
+SAFETY, DOSING_DAY, SCHEDULING, REMINDERS, CONTACT, SECURITY = (
     "Dosing session safety",
+    "The dosing day, for the client",
     "Scheduling",
     "Reminders and calendar feeds",
     "How clients reach the clinic",
     "Security",
+)
+
+# The portal's dosing-day checklist unless the clinic writes its own (one item a line).
+DOSING_DAY_CHECKLIST = "\n".join(
+    (
+        "Bring the tablets your prescriber prescribed for this session.",
+        "Eat and drink as your prescriber instructed before the session.",
+        "Wear comfortable clothes.",
+        "An eye mask and headphones are provided.",
+        "Someone you trust takes you home afterwards: please confirm who below.",
+        "Do not drive until the next day.",
+    )
 )
 
 CLINIC_SETTINGS: tuple[ClinicSetting, ...] = (
@@ -100,6 +124,23 @@ CLINIC_SETTINGS: tuple[ClinicSetting, ...] = (
     ClinicSetting(
         "calendar_feed_shows_kind", "CALENDAR_FEED_SHOWS_KIND", REMINDERS, "R25", False, kind=YES_NO
     ),
+    # Appointment reminders (R25: first name, day, time, place; no session kind): before every
+    # booked session, on each of these days before it, at the send hour in the client's time
+    # zone and outside the quiet hours (sessions.scheduling.reminders).
+    ClinicSetting(
+        "appointment_reminders", "APPOINTMENT_REMINDERS", REMINDERS, "R25", True, kind=YES_NO
+    ),
+    ClinicSetting(
+        "appointment_reminder_days",
+        "APPOINTMENT_REMINDER_DAYS",
+        REMINDERS,
+        "R25",
+        (1,),
+        1,
+        7,
+        kind=DAYS,
+        days_of="before the session",
+    ),
     # The default names the clinic (CLINIC_NAME): see environment_values.
     ClinicSetting(
         "reminder_signature", "REMINDER_SIGNATURE", REMINDERS, "R25", None, high=200, kind=TEXT
@@ -109,6 +150,22 @@ CLINIC_SETTINGS: tuple[ClinicSetting, ...] = (
     ClinicSetting("clinic_phone", "CLINIC_PHONE", CONTACT, "R25", "", high=40, kind=TEXT),
     ClinicSetting("reply_to_email", "REPLY_TO_EMAIL", CONTACT, "R25", "", high=254, kind=TEXT),
     ClinicSetting("self_booking_url", "SELF_BOOKING_URL", CONTACT, "R25", "", high=500, kind=TEXT),
+    # What the portal asks a client to read before a dosing session (R15: a chaperone home, no
+    # driving until the next day), one item a line. The environment separates items with "|".
+    ClinicSetting(
+        "dosing_day_checklist",
+        "DOSING_DAY_CHECKLIST",
+        DOSING_DAY,
+        "R15",
+        DOSING_DAY_CHECKLIST,
+        high=2000,
+        kind=TEXT,
+        lines=True,
+        help=(
+            "One item a line, up to 2,000 characters: what the client reads in the portal "
+            "before each dosing session (R15)."
+        ),
+    ),
     ClinicSetting(
         "idle_timeout_minutes",
         "IDLE_TIMEOUT_MINUTES",
@@ -123,8 +180,14 @@ CLINIC_SETTINGS: tuple[ClinicSetting, ...] = (
 )
 BY_FIELD: dict[str, ClinicSetting] = {row.field: row for row in CLINIC_SETTINGS}
 RANGED: tuple[ClinicSetting, ...] = tuple(row for row in CLINIC_SETTINGS if row.kind == INTEGER)
-GROUPS: tuple[str, ...] = (SAFETY, SCHEDULING, REMINDERS, CONTACT, SECURITY)
+GROUPS: tuple[str, ...] = (SAFETY, DOSING_DAY, SCHEDULING, REMINDERS, CONTACT, SECURITY)
+DAY_LISTS: tuple[ClinicSetting, ...] = tuple(row for row in CLINIC_SETTINGS if row.kind == DAYS)
 REMINDER_DAYS_PATTERN = r"^[1-7](,[1-7])*$"
+
+
+def lines(text: str) -> tuple[str, ...]:
+    """A text of one item a line -> its items, without the empty lines."""
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
 def parse_days(text: str) -> tuple[int, ...]:
@@ -140,12 +203,15 @@ def environment_values(env, *, clinic_name: str) -> dict[str, Any]:
         if row.kind == DAYS:
             days = tuple(sorted(set(env.list(row.env, cast=int, default=list(row.default)))))
             if not days or not all(row.low <= day <= row.high for day in days):
-                raise ImproperlyConfigured(f"{row.env} must list days 1 to 7 after the dose (R8).")
+                raise ImproperlyConfigured(
+                    f"{row.env} must list days {row.low} to {row.high} {row.days_of} ({row.rule})."
+                )
             values[row.setting_name] = list(days)
         elif row.kind == TEXT:
             # A default of None is derived (the signature names the clinic).
             default = f"The team at {clinic_name}" if row.default is None else row.default
-            values[row.setting_name] = env.str(row.env, default=default)
+            value = env.str(row.env, default=default)
+            values[row.setting_name] = "\n".join(value.split("|")) if row.lines else value
         elif row.kind == YES_NO:
             values[row.setting_name] = env.bool(row.env, default=row.default)
         else:

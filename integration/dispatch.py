@@ -34,6 +34,7 @@ from outbox.dispatch import DispatchResult
 from outbox.models import MessageKind, OutboxMessage
 from outbox.services import Draft, messages_queue
 from outbox.tasks import dispatch_due as dispatch_outbox
+from patients.clients import reminder_choice
 from patients.models import Phase
 from sessions.models import Session, SessionKind, SessionStatus
 from sessions.scheduling.selectors import integrations_after_dose
@@ -139,6 +140,8 @@ def why_not(reminder: IntegrationReminder, now: datetime, integrations: list[Ses
         return "Not sent in time (the sending was delayed): it would arrive on the wrong day."
     statuses = {session.status for session in integrations}
     if reminder.kind == ReminderKind.CLIENT:
+        if not reminder.client.reminders_wanted:
+            return reminder_choice.TURNED_OFF
         if SessionStatus.COMPLETED in statuses:
             return "The integration session took place."
     elif statuses - {SessionStatus.CANCELLED}:
@@ -175,6 +178,10 @@ def _draft(
         expires_at=expires_at,
         message_id=reminder.message_id,
         to_client=reminder.kind == ReminderKind.CLIENT,
+        # RFC 8058: the client's reminders carry the one-click link that stops them.
+        headers=reminder_choice.stop_headers(reminder.client)
+        if reminder.kind == ReminderKind.CLIENT
+        else None,
     )
     return text, draft
 

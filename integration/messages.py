@@ -15,6 +15,7 @@ from django.urls import reverse
 from clinic import settings_reader
 from integration.models import IntegrationReminder
 from kap_clinic import formats
+from patients.clients import reminder_choice
 from sessions.models import Session, SessionStatus
 
 
@@ -72,6 +73,7 @@ def client_message(
         "can_reply": bool(values.reply_to_email),
         "booking_url": values.self_booking_url,
         "therapist_first_name": reminder.course.therapist.first_name,
+        "stop_url": reminder_choice.stop_url(client),
     }
     if booked is not None:
         local = booked.starts_at.astimezone(client.zone)

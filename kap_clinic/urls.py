@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from kap_clinic import views
 from patients.portal import views as portal_views
+from sessions.scheduling import reply_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -9,8 +10,11 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("accounts/staff/", include("staff.team.urls")),
     path("clients/", include("patients.urls")),
+    path("portal/dosing-day/", include("sessions.dosing.portal_urls")),
     path("portal/", include("patients.portal.urls")),
     path("welcome/<str:token>/", portal_views.invitation_accept, name="invitation_accept"),
+    path("email/stop/<str:token>/", portal_views.reminders_stop, name="reminders_stop"),
+    path("appointment/<str:token>/", reply_views.session_reply, name="session_reply"),
     path("prescribers/", include("patients.prescribers.urls")),
     path("calendar/", include("sessions.calendar.urls")),
     path("reminders/", include("integration.urls")),

@@ -1,7 +1,7 @@
 """The outbox: every e-mail the app sends is first a row here, written in the transaction of the
 change it follows from, and sent later by the dispatcher (outbox.dispatch), never inside a web
 request. Portal and staff invitations, password resets, safety alerts (R20), integration
-reminders and checks (R8).
+reminders and checks (R8), appointment confirmations and reminders.
 
 Status: pending -> sending (claimed; ``claimed_at`` starts a lease) -> sent | failed | cancelled.
 ``message_id`` is fixed when the row is made: a retry after a crash re-sends the same Message-ID,
@@ -28,6 +28,7 @@ class MessageKind(models.TextChoices):
     INTEGRATION_REMINDER = "integration_reminder", "Integration reminder to a client"
     INTEGRATION_CHECK = "integration_check", "Integration check to a therapist"
     APPOINTMENT_CONFIRMATION = "appointment_confirmation", "Appointment confirmation"
+    APPOINTMENT_REMINDER = "appointment_reminder", "Appointment reminder to a client"
 
 
 class MessageStatus(models.TextChoices):

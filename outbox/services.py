@@ -50,6 +50,7 @@ class Draft:
     message_id: str = ""
     created_by: User | None = None
     to_client: bool = False
+    headers: dict | None = None
 
 
 def _reply_headers() -> dict:
@@ -73,7 +74,7 @@ def _row(draft: Draft, *, now: datetime, reply_headers: dict, topic: str = "") -
         message_id=draft.message_id or message_id_for(draft.kind),
         created_by=draft.created_by,
         topic=topic,
-        headers=dict(reply_headers) if draft.to_client else {},
+        headers={**(reply_headers if draft.to_client else {}), **(draft.headers or {})},
     )
 
 
@@ -93,6 +94,7 @@ def message_queue(
     kick: bool = True,
     topic: str = "",
     to_client: bool = False,
+    headers: dict | None = None,
 ) -> OutboxMessage:
     """Put a message in the outbox. Call it inside the transaction of the change it follows from:
     the change and its message are saved together or not at all. After the commit the dispatcher
@@ -100,7 +102,8 @@ def message_queue(
     anyway, so a broker outage delays a message and never loses it. ``kick=False``: the caller
     queues many and kicks the dispatcher once itself. ``topic``: a message on the same topic not
     sent yet is cancelled, replaced by this one. ``to_client``: replies go to the clinic's reply
-    address (clinic settings), where someone reads them."""
+    address (clinic settings), where someone reads them. ``headers``: the message's own (a
+    reminder's List-Unsubscribe)."""
     now = timezone.now()
     draft = Draft(
         kind=kind,
@@ -115,6 +118,7 @@ def message_queue(
         message_id=message_id,
         created_by=created_by,
         to_client=to_client,
+        headers=headers,
     )
     with transaction.atomic():
         if topic:
@@ -150,6 +154,17 @@ def messages_queue(drafts: list[Draft], *, kick: bool = True) -> list[OutboxMess
         if kick and any(message.not_before <= now for message in messages):
             transaction.on_commit(dispatch_due.delay, robust=True)
     return messages
+
+
+def messages_cancel(*, topics: list[str], reason: str) -> int:
+    """Cancel the messages on these topics not sent yet (due, or failed and waiting for "send
+    again"): what they were about changed (a session cancelled, a client who turned reminders
+    off). One being sent right now is left to its worker; the dispatcher's check stops it."""
+    return OutboxMessage.objects.filter(
+        topic__in=topics, status__in=[MessageStatus.PENDING, MessageStatus.FAILED]
+    ).update(
+        status=MessageStatus.CANCELLED, cancelled_reason=reason[:200], updated_at=timezone.now()
+    )
 
 
 def message_resend(*, message: OutboxMessage, by: User, to: str | None = None) -> OutboxMessage:

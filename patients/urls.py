@@ -18,6 +18,7 @@ urlpatterns = [
         views.invitation_revoke,
         name="invitation_revoke",
     ),
+    path("<int:client_id>/reminders/", views.reminders_set, name="reminders_set"),
     path("<int:client_id>/shares/", views.share_add, name="share_add"),
     path(
         "<int:client_id>/shares/<int:share_id>/revoke/",

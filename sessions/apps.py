@@ -8,4 +8,10 @@ class ClinicSessionsConfig(AppConfig):
     verbose_name = "Sessions (scheduling and charting)"
 
     def ready(self) -> None:
+        from outbox import kinds
+        from outbox.models import MessageKind
         from sessions import audit  # noqa: F401  (registers clinical models with auditlog)
+        from sessions.scheduling import reminders
+
+        # The outbox asks before an appointment reminder goes whether it is still wanted.
+        kinds.register_check(MessageKind.APPOINTMENT_REMINDER, reminders.still_wanted)

@@ -8,6 +8,7 @@ from sessions.models import (
     BloodPressureReading,
     DoseAdministration,
     DosingChart,
+    DosingDayConfirmation,
     NoteAddendum,
     PrescriberNotice,
     ProgressNote,
@@ -20,6 +21,7 @@ auditlog.register(ProgressNote, exclude_fields=["updated_at"])
 auditlog.register(NoteAddendum)
 auditlog.register(PsychotherapyNote, exclude_fields=["text", "updated_at"])
 auditlog.register(DosingChart, exclude_fields=["updated_at"])
+auditlog.register(DosingDayConfirmation, exclude_fields=["updated_at", "checklist"])
 auditlog.register(BloodPressureReading)
 auditlog.register(DoseAdministration)
 auditlog.register(AdverseEvent)

@@ -14,10 +14,10 @@ from audit.services import access_record_list
 from kap_clinic import formats
 from kap_clinic.errors import DomainError, add_refusal
 from patients.access import client_for_view
-from patients.clients import selectors, services
+from patients.clients import reminder_choice, selectors, services
 from patients.clients.forms import ArchiveForm, ClientFilterForm, ClientForm, ShareForm
 from patients.courses.record import client_record
-from patients.models import PortalInvitation
+from patients.models import PortalInvitation, ReminderChoiceVia
 from patients.record_access import client_for_page
 
 PAGE_SIZE = 25
@@ -61,7 +61,9 @@ def client_list(request: HttpRequest) -> HttpResponse:
 @staff_required
 def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
     # With the portal account: the portal panel needs it (patients.courses.record).
-    client = client_for_page(request, client_id, page="Client record", related=("user",))
+    client = client_for_page(
+        request, client_id, page="Client record", related=("user", "reminders_changed_by")
+    )
     can_manage_shares = services.can_manage_shares(request.user, client)
     return render(
         request,
@@ -225,5 +227,26 @@ def share_revoke(request: HttpRequest, client_id: int, share_id: int) -> HttpRes
         messages.success(
             request,
             f"{client.full_name} is no longer shared with {share.therapist.get_full_name()}.",
+        )
+    return redirect(client)
+
+
+@staff_required
+@require_POST
+def reminders_set(request: HttpRequest, client_id: int) -> HttpResponse:
+    """Staff turn the client's e-mail reminders on or off (the record's Portal panel)."""
+    client = client_for_view(request, client_id, page="Client reminders", for_change=True)
+    wanted = request.POST.get("wanted") == "yes"
+    try:
+        reminder_choice.reminders_set(
+            client=client, wanted=wanted, via=ReminderChoiceVia.STAFF, by=request.user
+        )
+    except DomainError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            f"Appointment and integration reminders to {client.full_name} are "
+            f"{'on' if wanted else 'off'}.",
         )
     return redirect(client)

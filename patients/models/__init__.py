@@ -1,6 +1,6 @@
 """The patients app's models, one module per resource."""
 
-from patients.models.clients import Client, ClientFlag, ClientShare
+from patients.models.clients import Client, ClientFlag, ClientShare, ReminderChoiceVia
 from patients.models.courses import CourseTransition, Phase, TreatmentCourse
 from patients.models.intake import ConsentDocument, Intake
 from patients.models.invitations import PortalInvitation
@@ -23,5 +23,6 @@ __all__ = [
     "QuestionnaireResponse",
     "Referral",
     "ReferralTransition",
+    "ReminderChoiceVia",
     "TreatmentCourse",
 ]

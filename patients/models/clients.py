@@ -19,6 +19,12 @@ class ClientQuerySet(models.QuerySet["Client"]):
         return self.filter(archived_at__isnull=True)
 
 
+class ReminderChoiceVia(models.TextChoices):
+    PORTAL = "portal", "in the portal"
+    EMAIL = "email", "from a reminder e-mail's link"
+    STAFF = "staff", "by staff"
+
+
 class Client(models.Model):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
@@ -62,6 +68,18 @@ class Client(models.Model):
         on_delete=models.PROTECT,
         related_name="primary_clients",
         limit_choices_to={"role": "therapist"},
+    )
+    # Appointment and integration reminders by e-mail: on unless the client (in the portal, or
+    # by the one-click link every reminder carries) or staff turn them off; who, how and when
+    # the choice was last made is kept and shown on the record. Safety e-mails to staff and
+    # password resets do not depend on it.
+    reminders_wanted = models.BooleanField("e-mail reminders", default=True)
+    reminders_changed_at = models.DateTimeField(null=True, blank=True)
+    reminders_changed_via = models.CharField(
+        max_length=16, choices=ReminderChoiceVia.choices, blank=True
+    )
+    reminders_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

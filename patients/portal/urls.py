@@ -6,6 +6,7 @@ app_name = "portal"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("reminders/", views.reminders_set, name="reminders_set"),
     path("intake/", include("patients.intake.portal_urls")),
     path("questionnaires/", include("patients.questionnaires.portal_urls")),
 ]

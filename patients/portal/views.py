@@ -8,17 +8,21 @@ from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import client_required
+from clinic import settings_reader
 from kap_clinic.errors import DomainError, add_refusal
-from patients.clients import services
+from patients.clients import reminder_choice, services
 from patients.clients.forms import SetPasswordForm
-from patients.models import Intake
+from patients.models import Intake, ReminderChoiceVia
 from patients.portal import selectors as portal_selectors
 from patients.questionnaires import selectors as questionnaire_selectors
 from patients.record_access import own_record_for_page
+from sessions.models import SessionKind
 from sessions.scheduling import selectors as scheduling_selectors
 
 
@@ -40,6 +44,12 @@ def home(request: HttpRequest) -> HttpResponse:
             "intake_not_started": intake is None,
             "questionnaire_todo": questionnaire_todo,
             "sessions": sessions,
+            # R15: the dosing days to prepare (checklist, chaperone), from the list above.
+            "dosing_todo": [
+                s
+                for s in sessions.upcoming
+                if s.kind == SessionKind.DOSING and s.starts_at > timezone.now()
+            ],
             "zone": client.zone,
         },
     )
@@ -68,3 +78,56 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request, "portal/invitation_accept.html", {"form": form, "invitation": invitation}
     )
+
+
+@client_required
+@require_POST
+def reminders_set(request: HttpRequest) -> HttpResponse:
+    """The client turns their e-mail reminders on or off (the portal home's card)."""
+    client = own_record_for_page(request, page="Portal reminders", record_view=False)
+    if client is None:
+        return render(request, "portal/no_record.html", status=404)
+    wanted = request.POST.get("wanted") == "yes"
+    try:
+        reminder_choice.reminders_set(
+            client=client, wanted=wanted, via=ReminderChoiceVia.PORTAL, by=request.user
+        )
+    except DomainError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            "Reminders by e-mail are on." if wanted else "Reminders by e-mail are off.",
+        )
+    return redirect("portal:home")
+
+
+@never_cache
+@csrf_exempt  # RFC 8058: the mail program's one-click POST has no cookie; the token is the proof
+@require_http_methods(["GET", "POST"])
+def reminders_stop(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in every reminder: GET asks (a link checker opening it changes nothing), POST
+    turns the reminders off, from the page's button or the mail program's one-click
+    (``List-Unsubscribe=One-Click``). Public, and says nothing of the client but their first
+    name (R25)."""
+    client = reminder_choice.client_for_stop_token(token)
+    if client is None:
+        return render(request, "portal/reminders_stop_invalid.html", status=404)
+    done = not client.reminders_wanted
+    if request.method == "POST":
+        reminder_choice.reminders_set(client=client, wanted=False, via=ReminderChoiceVia.EMAIL)
+        done = True
+        if request.POST.get("List-Unsubscribe") == "One-Click":
+            return HttpResponse("Reminders are off.", content_type="text/plain")
+    response = render(
+        request,
+        "portal/reminders_stop.html",
+        {
+            "first_name": client.preferred_name or client.first_name,
+            "done": done,
+            "clinic_phone": settings_reader.current().clinic_phone,
+        },
+    )
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"
+    return response

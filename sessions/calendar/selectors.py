@@ -47,6 +47,9 @@ class Entry:
     label: str = ""
     client_name: str = ""
     therapist_name: str = ""
+    # What the client answered (a reminder's link) and, before a dosing session, whether they
+    # confirmed their chaperone in the portal: "Confirmed", "Chaperone not confirmed".
+    notes: tuple[str, ...] = ()
 
     @property
     def cancelled(self) -> bool:
@@ -119,7 +122,7 @@ def calendar_sessions(
     always only clients the user may see. One query."""
     sessions = with_chart_outcome(
         visible_rows(user, Session.objects.overlapping(start, end))
-    ).select_related("client", "therapist")
+    ).select_related("client", "therapist", "dosing_day")
     if user.role == Role.THERAPIST:
         sessions = sessions.filter(therapist=user)
     elif therapist_id is not None:
@@ -171,6 +174,7 @@ def calendar_week(
                 label=label,
                 client_name=session.client.full_name,
                 therapist_name=session.therapist.get_full_name(),
+                notes=() if cancelled else client_notes(session),
             )
         )
 
@@ -189,6 +193,19 @@ def calendar_week(
         first=day_list[0],
         last=day_list[-1],
     )
+
+
+def client_notes(session: Session) -> tuple[str, ...]:
+    """What the client told the clinic about a booked session, for the calendar and the session's
+    page: their answer to a reminder, and before a dosing session their chaperone (R15)."""
+    notes = []
+    if session.client_reply:
+        notes.append(session.get_client_reply_display())
+    if session.kind == SessionKind.DOSING and session.status == SessionStatus.SCHEDULED:
+        day = getattr(session, "dosing_day", None)
+        confirmed = day is not None and day.chaperone_confirmed
+        notes.append("Chaperone confirmed" if confirmed else "Chaperone not confirmed")
+    return tuple(notes)
 
 
 def _session_url():

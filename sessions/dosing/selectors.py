@@ -171,6 +171,7 @@ def chart_sessions() -> QuerySet[Session]:
         "dosing_chart__safety_alert_acknowledged_by",
         "dosing_chart__discharged_by",
         "dose__pre_dose_reading",
+        "dosing_day",
     )
 
 

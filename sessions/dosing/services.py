@@ -33,6 +33,7 @@ from sessions.models import (
     BloodPressureReading,
     DoseAdministration,
     DosingChart,
+    DosingDayConfirmation,
     PrescriberNotice,
     Session,
     SessionKind,
@@ -167,11 +168,16 @@ def chart_open(*, session: Session, by: User, now: datetime | None = None) -> Do
             raise DosingError("The dose cannot go ahead today: " + " ".join(problems))
         prescription = current_prescription(client=locked.client)
         assert prescription is not None  # no problems: R3 found a prescription in force
+        # R15: the chaperone the client confirmed in the portal for this day, else their default.
+        day = DosingDayConfirmation.objects.filter(
+            session=locked, chaperone_confirmed_at__isnull=False
+        ).first()
         return DosingChart.objects.create(
             session=locked,
             prescription=prescription,
-            chaperone_name=locked.client.chaperone_name,
-            chaperone_phone=locked.client.chaperone_phone,
+            chaperone_name=day.chaperone_name if day else locked.client.chaperone_name,
+            chaperone_phone=day.chaperone_phone if day else locked.client.chaperone_phone,
+            pickup_expected_at=day.pickup_at if day else None,
             created_by=by,
         )
 

@@ -8,16 +8,19 @@ from sessions.models.dosing import (
     DosingChart,
     PrescriberNotice,
 )
+from sessions.models.dosing_day import DosingDayConfirmation
 from sessions.models.feeds import CalendarFeed
 from sessions.models.notes import NoteAddendum, ProgressNote, PsychotherapyNote
-from sessions.models.scheduling import Session, SessionKind, SessionStatus
+from sessions.models.scheduling import ClientReply, Session, SessionKind, SessionStatus
 
 __all__ = [
     "AdverseEvent",
     "BloodPressureReading",
     "CalendarFeed",
+    "ClientReply",
     "DoseAdministration",
     "DosingChart",
+    "DosingDayConfirmation",
     "NoteAddendum",
     "PrescriberNotice",
     "ProgressNote",

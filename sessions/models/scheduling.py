@@ -27,6 +27,14 @@ class SessionStatus(models.TextChoices):
     NO_SHOW = "no_show", "No-show"
 
 
+class ClientReply(models.TextChoices):
+    """The client's answer to an appointment reminder's link (sessions.scheduling.replies)."""
+
+    NONE = "", "No answer"
+    CONFIRMED = "confirmed", "Confirmed"
+    RESCHEDULE = "reschedule", "Asked to reschedule"
+
+
 # The longest a session may last (the booking services allow 10 minutes to 8 hours; a
 # constraint holds every row to it).
 LONGEST_SESSION = timedelta(hours=8)
@@ -84,6 +92,10 @@ class Session(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     cancel_reason = models.TextField("reason for cancellation", blank=True, max_length=2000)
+    # The client's answer from a reminder's link, for this session's current time (a move clears
+    # it: the new time is asked about again).
+    client_reply = models.CharField(max_length=16, choices=ClientReply.choices, blank=True)
+    client_reply_at = models.DateTimeField(null=True, blank=True)
     # R7: the dosing session an integration session follows.
     follows_dose = models.ForeignKey(
         "self",
@@ -136,6 +148,11 @@ class Session(models.Model):
             models.CheckConstraint(
                 condition=Q(kind="general") | Q(course__isnull=False),
                 name="session_kap_kind_has_course",
+            ),
+            models.CheckConstraint(
+                condition=Q(client_reply="", client_reply_at__isnull=True)
+                | Q(client_reply__in=["confirmed", "reschedule"], client_reply_at__isnull=False),
+                name="session_client_reply_valid",
             ),
             models.CheckConstraint(
                 condition=Q(follows_dose__isnull=True) | Q(kind="integration"),

@@ -66,8 +66,11 @@ def portal_sessions(*, client: Client, now: datetime | None = None) -> ClientSes
     the last few held (latest first); cancelled ones are left out. Two queries."""
     now = now or timezone.now()
     own = Session.objects.filter(client=client).select_related("therapist")
+    # With what the client confirmed for a dosing day (the portal's to-do card).
     upcoming = list(
-        own.filter(status=SessionStatus.SCHEDULED, ends_at__gte=now).order_by("starts_at", "id")
+        own.filter(status=SessionStatus.SCHEDULED, ends_at__gte=now)
+        .select_related("dosing_day")
+        .order_by("starts_at", "id")
     )
     past = list(
         own.filter(ends_at__lt=now)

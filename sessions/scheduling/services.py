@@ -25,7 +25,7 @@ from patients.models.courses import CLOSED_PHASES
 from patients.referrals.selectors import current_prescription
 from sessions.dosing import rules
 from sessions.models import Session, SessionKind, SessionStatus
-from sessions.scheduling import confirmations, selectors
+from sessions.scheduling import confirmations, reminders, selectors
 from sessions.scheduling.confirmations import confirmation_queue
 
 if TYPE_CHECKING:
@@ -260,6 +260,7 @@ def session_schedule(
                 created_by=by,
             )
             confirmation_queue(session=session, change=confirmations.BOOKED)
+            reminders.reminders_plan(session=session)
     except IntegrityError as error:
         # Two bookings of one slot at the same moment: PostgreSQL's exclusion constraint.
         if "session_no_double_booking" in str(error):
@@ -327,11 +328,7 @@ def session_reschedule(
                 ends_at=ends_at,
                 exclude_id=locked.pk,
             )
-            locked.starts_at, locked.ends_at = starts_at, ends_at
-            if location is not None:
-                locked.location = location.strip()
-            if telehealth_url is not None:
-                locked.telehealth_url = telehealth_url.strip()
+            _move(locked, starts_at, ends_at, location=location, telehealth_url=telehealth_url)
             if locked.kind == SessionKind.INTEGRATION:
                 assert locked.course is not None  # a KAP session, as above
                 locked.follows_dose = _follows_dose(locked.course, starts_at)
@@ -340,6 +337,7 @@ def session_reschedule(
                 locked.integration_warning_acknowledged_at = timezone.now()
             locked.save()
             confirmation_queue(session=locked, change=confirmations.MOVED)
+            reminders.reminders_plan(session=locked)
     except IntegrityError as error:
         if "session_no_double_booking" in str(error):
             raise SessionError(
@@ -347,6 +345,24 @@ def session_reschedule(
             ) from error
         raise
     return locked
+
+
+def _move(
+    session: Session,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    location: str | None,
+    telehealth_url: str | None,
+) -> None:
+    if session.starts_at != starts_at:
+        # The client's answer was for the old time: the new one is asked about again.
+        session.client_reply, session.client_reply_at = "", None
+    session.starts_at, session.ends_at = starts_at, ends_at
+    if location is not None:
+        session.location = location.strip()
+    if telehealth_url is not None:
+        session.telehealth_url = telehealth_url.strip()
 
 
 def session_cancel(*, session: Session, reason: str, by: User) -> Session:
@@ -368,6 +384,7 @@ def session_cancel(*, session: Session, reason: str, by: User) -> Session:
         locked.status_changed_by = by
         locked.save()
         confirmation_queue(session=locked, change=confirmations.CANCELLED)
+        reminders.reminders_cancel(session=locked, reason="The session was cancelled.")
     return locked
 
 

@@ -24,6 +24,8 @@ class ClinicSettingsForm(forms.ModelForm):
             row = table.BY_FIELD[name]
             field.required = False
             field.help_text = row.allowed
+            if row.lines:
+                field.widget = forms.Textarea(attrs={"rows": 7, "maxlength": row.high})
             if row.kind == table.INTEGER:
                 field.min_value, field.max_value = row.low, row.high
                 field.widget.attrs.update({"min": row.low, "max": row.high})
@@ -43,11 +45,7 @@ class ClinicSettingsForm(forms.ModelForm):
             in_error = row.field in self.errors
             if value is not None and not in_error and not row.low <= value <= row.high:
                 self.add_error(row.field, row.out_of_range)
-        days = (cleaned.get("reminder_days") or "").replace(" ", "")
-        if days and not re.match(table.REMINDER_DAYS_PATTERN, days):
-            self.add_error("reminder_days", table.BY_FIELD["reminder_days"].allowed)
-        elif days:
-            cleaned["reminder_days"] = ",".join(str(d) for d in table.parse_days(days))
+        self._clean_day_lists(cleaned)
         for row in table.CLINIC_SETTINGS:
             if row.kind == table.TEXT and row.field not in self.errors:
                 cleaned[row.field] = (cleaned.get(row.field) or "").strip() or None
@@ -65,6 +63,15 @@ class ClinicSettingsForm(forms.ModelForm):
                     f"The hard stop ({stop}) must be above the defer threshold ({defer}) (R13).",
                 )
         return cleaned
+
+    def _clean_day_lists(self, cleaned: dict) -> None:
+        """Each list of days as the database keeps it ("3, 1" -> "1,3"), or its message."""
+        for row in table.DAY_LISTS:
+            days = (cleaned.get(row.field) or "").replace(" ", "")
+            if days and not re.match(table.REMINDER_DAYS_PATTERN, days):
+                self.add_error(row.field, row.allowed)
+            elif days:
+                cleaned[row.field] = ",".join(str(d) for d in table.parse_days(days))
 
     def groups(self):
         """The page's fieldsets, in the table's order."""

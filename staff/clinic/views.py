@@ -16,10 +16,12 @@ from staff.clinic.forms import ClinicSettingsForm
 def _display(field: str, value) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
-    if field == "reminder_days":
+    if field in settings_reader.DAY_LISTS:
         return ", ".join(str(day) for day in value)
     if field == "idle_timeout_minutes":
         return f"{value / 60:g}"
+    if table.BY_FIELD[field].lines:
+        return "; ".join(table.lines(value))
     return str(value)
 
 
@@ -47,6 +49,9 @@ def clinic_settings(request: HttpRequest) -> HttpResponse:
                     "server": _display(name, server[name]),
                     "overridden": name in effective.overridden,
                     "yes_no": table.BY_FIELD[name].kind == table.YES_NO,
+                    "kind": table.BY_FIELD[name].kind,
+                    "lines": table.BY_FIELD[name].lines,
+                    "max_length": table.BY_FIELD[name].high,
                 }
             )
         groups.append((title, rows))

@@ -1,0 +1,11 @@
+"""The client portal's dosing-day pages, under /portal/dosing-day/."""
+
+from django.urls import path
+
+from sessions.dosing import portal_views as views
+
+app_name = "dosing_day"
+
+urlpatterns = [
+    path("<int:session_id>/", views.dosing_day, name="confirm"),
+]
