@@ -10,7 +10,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("accounts/staff/", include("staff.team.urls")),
     path("clients/", include("patients.urls")),
-    path("portal/dosing-day/", include("sessions.dosing.portal_urls")),
     path("portal/", include("patients.portal.urls")),
     path("welcome/<str:token>/", portal_views.invitation_accept, name="invitation_accept"),
     path("email/stop/<str:token>/", portal_views.reminders_stop, name="reminders_stop"),

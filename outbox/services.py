@@ -51,6 +51,9 @@ class Draft:
     created_by: User | None = None
     to_client: bool = False
     headers: dict | None = None
+    # What it is about (message_queue's ``topic``); messages_queue replaces nothing by it: the
+    # caller has cancelled what it replaces (messages_cancel).
+    topic: str = ""
 
 
 def _reply_headers() -> dict:
@@ -73,7 +76,7 @@ def _row(draft: Draft, *, now: datetime, reply_headers: dict, topic: str = "") -
         expires_at=draft.expires_at,
         message_id=draft.message_id or message_id_for(draft.kind),
         created_by=draft.created_by,
-        topic=topic,
+        topic=topic or draft.topic,
         headers={**(reply_headers if draft.to_client else {}), **(draft.headers or {})},
     )
 
@@ -141,7 +144,8 @@ def message_queue(
 def messages_queue(drafts: list[Draft], *, kick: bool = True) -> list[OutboxMessage]:
     """message_queue for a batch (the reminder plan step queues hundreds at a time): one INSERT
     for the messages and one for their audit entries, whatever the batch's size. Inside the
-    caller's transaction, as message_queue. No ``topic``: nothing is replaced."""
+    caller's transaction, as message_queue. A draft's ``topic`` replaces nothing: the caller
+    cancels first what the batch replaces (messages_cancel)."""
     if not drafts:
         return []
     now = timezone.now()

@@ -33,9 +33,19 @@ PUBLIC = {
     "healthz",
     "invitation_accept",
     "calendar:feed_ics",
+    # A reminder's links: answer the appointment, stop reminders (tests/sessions/test_replies.py,
+    # tests/patients/test_reminder_choice.py).
+    "session_reply",
+    "reminders_stop",
 }
 # Public pages that need a valid token to show their form (tested in their own modules).
-TOKEN_PAGES = {"accounts:password_reset_confirm", "invitation_accept", "calendar:feed_ics"}
+TOKEN_PAGES = {
+    "accounts:password_reset_confirm",
+    "invitation_accept",
+    "calendar:feed_ics",
+    "session_reply",
+    "reminders_stop",
+}
 # Pages every signed-in person has, whatever the role.
 EVERYONE = {
     "home",

@@ -32,13 +32,18 @@ class ReminderChoiceError(DomainError):
     """The choice cannot be changed this way; the message is for the person asking."""
 
 
+def _signer() -> signing.Signer:
+    # No timestamp: the same link in every reminder to the client, for as long as they get them.
+    return signing.Signer(salt=SALT)
+
+
 def stop_token(client: Client) -> str:
-    return signing.dumps(client.pk, salt=SALT, compress=True)
+    return _signer().sign_object(client.pk)
 
 
 def client_for_stop_token(token: str) -> Client | None:
     try:
-        pk = signing.loads(token, salt=SALT)
+        pk = _signer().unsign_object(token)
     except signing.BadSignature:
         return None
     if not isinstance(pk, int):
@@ -63,12 +68,18 @@ def stop_headers(client: Client) -> dict[str, str]:
 
 
 def reminders_set(
-    *, client: Client, wanted: bool, via: ReminderChoiceVia, by: User | None = None
+    *,
+    client: Client,
+    wanted: bool,
+    via: ReminderChoiceVia,
+    by: User | None = None,
+    client_asked: bool = False,
 ) -> Client:
     """Turn the client's reminders on or off and keep who, how and when (R22: audited). Staff
     need the right to change the record; in the portal only the client themself; the e-mail's
     link (``by`` None) only turns them off. Asking again for what is already so changes nothing
-    (the first choice's time is kept)."""
+    (the first choice's time is kept). Staff turn back on what the client turned off themself
+    only when the client asked for it (``client_asked``): a click must not undo their choice."""
     if via == ReminderChoiceVia.STAFF:
         if by is None or not can_change_client(by, client):
             raise ReminderChoiceError("You cannot change this client's record.")
@@ -81,6 +92,15 @@ def reminders_set(
         locked = Client.objects.select_for_update().get(pk=client.pk)
         if locked.reminders_wanted == wanted:
             return locked
+        by_the_client = locked.reminders_changed_via in (
+            ReminderChoiceVia.PORTAL,
+            ReminderChoiceVia.EMAIL,
+        )
+        if via == ReminderChoiceVia.STAFF and wanted and by_the_client and not client_asked:
+            raise ReminderChoiceError(
+                "The client turned reminders off themself. Turn them on only if they asked for "
+                "it: tick the box to say so."
+            )
         locked.reminders_wanted = wanted
         locked.reminders_changed_at = timezone.now()
         locked.reminders_changed_via = via

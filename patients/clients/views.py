@@ -239,7 +239,11 @@ def reminders_set(request: HttpRequest, client_id: int) -> HttpResponse:
     wanted = request.POST.get("wanted") == "yes"
     try:
         reminder_choice.reminders_set(
-            client=client, wanted=wanted, via=ReminderChoiceVia.STAFF, by=request.user
+            client=client,
+            wanted=wanted,
+            via=ReminderChoiceVia.STAFF,
+            by=request.user,
+            client_asked=request.POST.get("client_asked") == "on",
         )
     except DomainError as error:
         messages.error(request, str(error))

@@ -9,4 +9,6 @@ urlpatterns = [
     path("reminders/", views.reminders_set, name="reminders_set"),
     path("intake/", include("patients.intake.portal_urls")),
     path("questionnaires/", include("patients.questionnaires.portal_urls")),
+    # R15: the dosing day's checklist and chaperone (sessions.dosing.portal_views).
+    path("prepare/", include("sessions.dosing.portal_urls")),
 ]

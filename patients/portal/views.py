@@ -129,5 +129,5 @@ def reminders_stop(request: HttpRequest, token: str) -> HttpResponse:
         },
     )
     response["X-Robots-Tag"] = "noindex"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"  # the token is in the address
     return response

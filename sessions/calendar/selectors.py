@@ -48,7 +48,7 @@ class Entry:
     client_name: str = ""
     therapist_name: str = ""
     # What the client answered (a reminder's link) and, before a dosing session, whether they
-    # confirmed their chaperone in the portal: "Confirmed", "Chaperone not confirmed".
+    # confirmed their chaperone in the portal: "Client confirmed", "Chaperone not confirmed".
     notes: tuple[str, ...] = ()
 
     @property
@@ -200,7 +200,7 @@ def client_notes(session: Session) -> tuple[str, ...]:
     page: their answer to a reminder, and before a dosing session their chaperone (R15)."""
     notes = []
     if session.client_reply:
-        notes.append(session.get_client_reply_display())
+        notes.append(f"Client {session.get_client_reply_display().lower()}")
     if session.kind == SessionKind.DOSING and session.status == SessionStatus.SCHEDULED:
         day = getattr(session, "dosing_day", None)
         confirmed = day is not None and day.chaperone_confirmed

@@ -52,11 +52,16 @@ def upcoming_dosing(*, client: Client, now: datetime | None = None) -> list[Sess
     )
 
 
+# R10: the preparation phase (check-in, intention, the pre-dose blood pressure) before the dose.
+PREPARATION_ALLOWANCE = timedelta(minutes=30)
+
+
 def earliest_pickup(session: Session) -> datetime:
     """R15: the client stays at least the minimum observation time after the dose, which is given
-    after the session's preparation phase: no pickup before the start plus that time."""
+    after the session's preparation phase: no pickup before the start, that phase and then the
+    observation time."""
     minutes = settings_reader.current().min_observation_minutes
-    return session.starts_at + timedelta(minutes=minutes)
+    return session.starts_at + PREPARATION_ALLOWANCE + timedelta(minutes=minutes)
 
 
 def pickup_moment(session: Session, pickup: time) -> datetime:

@@ -14,7 +14,7 @@ class DosingDayForm(forms.Form):
         required=False,
     )
     name = forms.CharField(
-        label="Who takes you home",
+        label="Their name",
         max_length=150,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "name", "class": "form-control"}),

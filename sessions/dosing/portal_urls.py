@@ -1,4 +1,5 @@
-"""The client portal's dosing-day pages, under /portal/dosing-day/."""
+"""The client portal's dosing-day pages, under /portal/prepare/ (R25: the address an e-mail
+links to names no kind)."""
 
 from django.urls import path
 

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.access import client_required
 from kap_clinic import formats
+from patients.clients.validators import format_phone
 from patients.record_access import own_record_for_page
 from sessions.dosing import day
 from sessions.dosing.day_forms import DosingDayForm
@@ -34,24 +35,37 @@ def dosing_day(request: HttpRequest, session_id: int) -> HttpResponse:
         initial = {
             "checklist_read": confirmed.checklist_read_at is not None,
             "name": confirmed.chaperone_name,
-            "phone": confirmed.chaperone_phone,
+            "phone": format_phone(confirmed.chaperone_phone),
             "pickup": confirmed.pickup_at.astimezone(zone).time(),
         }
     else:
         initial = {
             "name": client.chaperone_name,
-            "phone": client.chaperone_phone,
+            "phone": format_phone(client.chaperone_phone),
             "pickup": session.ends_at.astimezone(zone).time(),
         }
     form = DosingDayForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            day.dosing_day_confirm(session=session, by=request.user, **form.cleaned_data)
+            data = form.cleaned_data
+            day.dosing_day_confirm(
+                session=session,
+                by=request.user,
+                checklist_read=data["checklist_read"],
+                chaperone_name=data["name"],
+                chaperone_phone=data["phone"],
+                pickup=data["pickup"],
+            )
         except day.DosingDayError as error:
             form.add_error(error.field, str(error))
         else:
             messages.success(request, "Thank you. Your therapist can see who is picking you up.")
-            return redirect("dosing_day:confirm", session_id=session.pk)
+            return redirect("portal:dosing_day:confirm", session_id=session.pk)
+    for name in form.errors:
+        if name in form.fields and name != "checklist_read":
+            attrs = form.fields[name].widget.attrs
+            attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+            attrs["aria-describedby"] = f"id_{name}_error"
     local = session.starts_at.astimezone(zone)
     return render(
         request,

@@ -28,7 +28,7 @@ from clinic import settings_reader
 from clinic.hours import out_of_quiet_hours
 from kap_clinic import formats
 from outbox.models import MessageKind, OutboxMessage
-from outbox.services import message_queue, messages_cancel
+from outbox.services import Draft, messages_cancel, messages_queue
 from patients.clients import reminder_choice
 from sessions.models import Session, SessionKind, SessionStatus
 from sessions.scheduling import replies
@@ -121,12 +121,21 @@ def reminders_plan(*, session: Session, now: datetime | None = None) -> list[Out
         quiet_end=values.quiet_hours_end,
         now=now,
     )
-    return [reminder_queue(session=session, days=before, not_before=due) for before, due in times]
+    drafts = [reminder_draft(session, days=before, not_before=due) for before, due in times]
+    # One INSERT for the messages and one for their audit entries, whatever the clinic's days.
+    return messages_queue(drafts, kick=False)
 
 
 def reminder_queue(*, session: Session, days: int, not_before: datetime) -> OutboxMessage:
     """One reminder of ``session`` into the outbox, to go at ``not_before`` (the demo queues one
-    due at once)."""
+    due at once), replacing one of that day not sent yet."""
+    messages_cancel(topics=[topic(session.pk, days)], reason="Replaced by a newer reminder.")
+    (message,) = messages_queue([reminder_draft(session, days=days, not_before=not_before)])
+    return message
+
+
+def reminder_draft(session: Session, *, days: int, not_before: datetime) -> Draft:
+    """The reminder of ``session`` ``days`` before it, to go at ``not_before``."""
     client = session.client
     values = settings_reader.current()
     local = session.starts_at.astimezone(client.zone)
@@ -139,7 +148,7 @@ def reminder_queue(*, session: Session, days: int, not_before: datetime) -> Outb
         "telehealth_url": session.telehealth_url,
         "reply_url": replies.reply_url(session),
         # R25: the link names no kind; what to prepare is behind the portal's sign-in.
-        "prepare_url": settings.SITE_URL + reverse("dosing_day:confirm", args=[session.pk])
+        "prepare_url": settings.SITE_URL + reverse("portal:dosing_day:confirm", args=[session.pk])
         if session.kind == SessionKind.DOSING
         else "",
         "stop_url": reminder_choice.stop_url(client),
@@ -148,7 +157,7 @@ def reminder_queue(*, session: Session, days: int, not_before: datetime) -> Outb
         "clinic_phone": values.clinic_phone,
         "can_reply": bool(values.reply_to_email),
     }
-    return message_queue(
+    return Draft(
         kind=MessageKind.APPOINTMENT_REMINDER,
         to=client.email,
         subject=render_to_string("sessions/emails/reminder_subject.txt", context).strip(),
@@ -161,7 +170,6 @@ def reminder_queue(*, session: Session, days: int, not_before: datetime) -> Outb
         topic=topic(session.pk, days),
         to_client=True,
         headers=reminder_choice.stop_headers(client),
-        kick=not_before <= timezone.now(),
     )
 
 

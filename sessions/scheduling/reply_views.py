@@ -1,6 +1,6 @@
 """The page an appointment reminder's link opens (sessions.scheduling.replies): public, one
-question, nothing clinical (R25), never cached or indexed, and no referrer leaves it (the token
-is in its address)."""
+question, nothing clinical (R25), never cached or indexed, and its address (with the token)
+is not sent to other sites."""
 
 from __future__ import annotations
 
@@ -45,5 +45,7 @@ def session_reply(request: HttpRequest, token: str) -> HttpResponse:
         }
     response = render(request, "sessions/reply.html", context, status=410 if link.problem else 200)
     response["X-Robots-Tag"] = "noindex"
-    response["Referrer-Policy"] = "no-referrer"
+    # The token is in the address: no other site is told it. (Not "no-referrer": the browser
+    # would then send the answer's POST with "Origin: null", which the CSRF check refuses.)
+    response["Referrer-Policy"] = "same-origin"
     return response

@@ -13,9 +13,10 @@ from django.db import transaction
 from integration.dispatch import dispatch_due
 from integration.models import IntegrationReminder, ReminderStatus
 from integration.services import reminder_plan_create
+from patients.clients import reminder_choice
 from patients.clients.services import client_archive
 from patients.courses.services import course_advance
-from patients.models import Phase
+from patients.models import Phase, ReminderChoiceVia
 from sessions import signals
 from sessions.dosing.services import DosingError, bp_record, dose_record
 from sessions.models import DoseAdministration, Session, SessionKind, SessionStatus
@@ -352,3 +353,24 @@ def test_a_reminder_retried_after_the_course_was_discontinued_is_cancelled(
     assert (day1.status, day1.cancelled_reason) == ("cancelled", "The course was discontinued.")
     assert day1.outbox_message.status == "cancelled"
     assert mailoutbox == []
+
+
+def test_a_client_who_turned_reminders_off_gets_no_integration_reminder(
+    client_record, mailoutbox, settings
+):
+    """The client's choice (patients.clients.reminder_choice) stops their reminders; the
+    therapist's check and alert go on (R8), and the sent reminders carry the one-click link."""
+    settings.SITE_URL = "https://clinic.example.org"
+    dose = record_dose(client_record)
+    result = dispatch(at(1, 10, 1))
+    (email,) = [m for m in mailoutbox if m.to == [client_record.email]]
+    assert email.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert reminder_choice.stop_url(client_record) in email.body
+    mailoutbox.clear()
+    reminder_choice.reminders_set(client=client_record, wanted=False, via=ReminderChoiceVia.EMAIL)
+    result = dispatch(at(2, 10, 1))
+    assert result.sent == 0
+    assert mailoutbox == []
+    day_2 = IntegrationReminder.objects.get(dose=dose, kind="client", day=2)
+    assert day_2.cancelled_reason == reminder_choice.TURNED_OFF
+    assert therapist_row(dose).status != ReminderStatus.CANCELLED
