@@ -12,7 +12,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Role, User
-from demo.sessions import backdate_course, backdate_referral, build_scores, build_sessions
+from demo.sessions import (
+    backdate_course,
+    backdate_referral,
+    build_scores,
+    build_sessions,
+    remind_next_session,
+)
 from patients.clients import services
 from patients.courses import services as course_services
 from patients.intake import services as intake_services
@@ -195,6 +201,7 @@ def build() -> dict[str, User]:
 
     build_sessions(staff, PRESCRIPTION, _fill)
     build_scores(staff)
+    remind_next_session()
     marcus = Client.objects.get(email=f"marcus@{DEMO_DOMAIN}")
     ClientShare.objects.get_or_create(
         client=marcus,

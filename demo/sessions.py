@@ -33,7 +33,7 @@ from patients.questionnaires.services import questionnaire_submit
 from patients.referrals import services as referral_services
 from sessions.dosing import services as dosing_services
 from sessions.models import Session, SessionKind, SessionStatus
-from sessions.scheduling import services
+from sessions.scheduling import reminders, services
 
 
 def backdate_referral(referral: Referral, day: date) -> None:
@@ -106,7 +106,7 @@ def _dose_day(
         kind=SessionKind.DOSING,
         starts_at=start,
         by=by,
-        location="Room 1 (dosing room)",
+        location="Room 1 (quiet room)",
         acknowledge_integration=True,
     )
     dosing_services.chart_open(session=session, by=by, now=start + timedelta(minutes=2))
@@ -215,6 +215,23 @@ def _approved(client: Client, prescriber: Prescriber, by: User, today: date, day
     )
 
 
+def remind_next_session() -> None:
+    """Ruth's reminder for her next session (her next dosing day), due now: `make run`'s worker
+    sends it to the console at start-up, with its links to answer and to prepare the day. Every
+    run queues a new one in place of one not sent yet."""
+    ruth = Client.objects.get(email="ruth@demo.kapclinic.test")
+    upcoming = (
+        Session.objects.filter(
+            client=ruth, status=SessionStatus.SCHEDULED, starts_at__gt=timezone.now()
+        )
+        .select_related("client", "therapist")
+        .order_by("starts_at")
+        .first()
+    )
+    if upcoming is not None:
+        reminders.reminder_queue(session=upcoming, not_before=timezone.now())
+
+
 def build_sessions(staff: dict[str, User], prescription: dict, fill) -> None:
     """Runs once per client: a client who already has sessions is left alone."""
     today = timezone.localdate()
@@ -232,7 +249,7 @@ def build_sessions(staff: dict[str, User], prescription: dict, fill) -> None:
             kind=SessionKind.DOSING,
             starts_at=at(today, 9),
             by=rivera,
-            location="Room 1 (dosing room)",
+            location="Room 1 (quiet room)",
         )
 
     ruth = client("Ruth")
@@ -273,7 +290,7 @@ def build_sessions(staff: dict[str, User], prescription: dict, fill) -> None:
             kind=SessionKind.DOSING,
             starts_at=at(today + timedelta(days=13), 9),
             by=rivera,
-            location="Room 1 (dosing room)",
+            location="Room 1 (quiet room)",
             acknowledge_integration=True,
         )
 

@@ -58,7 +58,7 @@ def book(
         created_by=therapist,
         course=course,
         follows=follows,
-        location="Room 1 (dosing room)" if dosing else ctx.pick(ROOMS),
+        location="Room 1 (quiet room)" if dosing else ctx.pick(ROOMS),
     )
     if session.end <= ctx.now:
         session.status = "completed"

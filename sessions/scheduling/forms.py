@@ -47,7 +47,12 @@ class _WhenForm(forms.Form):
     minutes = ClinicalNumberField(
         label="Length (minutes)", required=False, min_value=10, max_value=480
     )
-    location = forms.CharField(max_length=200, required=False, help_text="For example: Room 2.")
+    location = forms.CharField(
+        max_length=200,
+        required=False,
+        # R25: the place goes into the client's confirmation and reminder e-mails.
+        help_text="For example: Room 2. The client's e-mails show it: no clinical words.",
+    )
     telehealth_url = forms.URLField(
         label="Telehealth link",
         assume_scheme="https",

@@ -126,9 +126,13 @@ def reminders_plan(*, session: Session, now: datetime | None = None) -> list[Out
     return messages_queue(drafts, kick=False)
 
 
-def reminder_queue(*, session: Session, days: int, not_before: datetime) -> OutboxMessage:
+def reminder_queue(*, session: Session, not_before: datetime) -> OutboxMessage:
     """One reminder of ``session`` into the outbox, to go at ``not_before`` (the demo queues one
-    due at once), replacing one of that day not sent yet."""
+    due at once), on the topic of its days before the session (at most the last of ALL_DAYS, so
+    a move or cancellation reaches it), replacing one there not sent yet."""
+    local_day = session.starts_at.astimezone(session.client.zone).date()
+    before = (local_day - not_before.astimezone(session.client.zone).date()).days
+    days = min(max(before, ALL_DAYS[0]), ALL_DAYS[-1])
     messages_cancel(topics=[topic(session.pk, days)], reason="Replaced by a newer reminder.")
     (message,) = messages_queue([reminder_draft(session, days=days, not_before=not_before)])
     return message

@@ -75,3 +75,8 @@ class Command(BaseCommand):
                 name = f"{spec.first} {spec.last}"
                 email = f"{spec.first.lower()}@{demo.DEMO_DOMAIN}"
                 out.write(f"  {'Client':<10} {name:<16} {email}  ({spec.stage})")
+        out.write(
+            "Ruth Alvarez's reminder for her next session is in the worker's output (the console "
+            "e-mail): open its first link to answer it, sign in as Ruth to prepare her dosing "
+            "day, then see both on Sam Rivera's calendar."
+        )
