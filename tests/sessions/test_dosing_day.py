@@ -203,3 +203,29 @@ def test_a_session_that_is_not_a_dosing_session_has_no_such_page(client, dosing)
             chaperone_phone="5555550199",
             pickup=time(13, 0),
         )
+
+
+def test_the_page_runs_the_same_queries_as_the_record_grows(
+    client, dosing, django_assert_num_queries
+):
+    """The session and user, the client and its access row (R22), the client's dosing days."""
+    sign_in(client, dosing.client.user)
+    with django_assert_num_queries(5):
+        assert client.get(page(dosing)).status_code == 200
+    # More of everything around it: other clients' dosing days confirmed, the client's own
+    # other sessions, a confirmation of this day.
+    for n in range(3):
+        other = dosing_ready_session(starts_at=STARTS + timedelta(hours=4 + n))
+        sign_in(client, other.client.user)
+        client.post(page(other), good())
+    for n in range(3):
+        session_schedule(
+            client=dosing.client,
+            kind=SessionKind.INTEGRATION,
+            starts_at=STARTS + timedelta(days=1 + n),
+            by=dosing.therapist,
+        )
+    sign_in(client, dosing.client.user)
+    client.post(page(dosing), good())
+    with django_assert_num_queries(5):
+        assert client.get(page(dosing)).status_code == 200

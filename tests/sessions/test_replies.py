@@ -142,3 +142,20 @@ def test_any_visitor_gets_the_same_page(client, booked, role, other_therapist):
     assert response.status_code == 200
     # The navigation names whoever is signed in; the page itself names only the first name.
     assert "Patel" not in response.content.decode().split("<main", 1)[-1]
+
+
+def test_the_page_reads_one_session_whatever_the_clinic_holds(
+    client, booked, django_assert_num_queries
+):
+    with django_assert_num_queries(1):
+        assert client.get(link(booked)).status_code == 200
+    for n in range(5):
+        session_schedule(
+            client=booked.client,
+            kind=SessionKind.GENERAL,
+            starts_at=booked.starts_at + timedelta(days=1 + n),
+            by=booked.therapist,
+        )
+    client.post(link(booked), {"answer": "confirmed"})
+    with django_assert_num_queries(1):
+        assert client.get(link(booked)).status_code == 200
