@@ -3,6 +3,7 @@ again. Sending itself is outbox.dispatch, run by the beat every minute."""
 
 from __future__ import annotations
 
+import copy
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -160,15 +161,37 @@ def messages_queue(drafts: list[Draft], *, kick: bool = True) -> list[OutboxMess
     return messages
 
 
+CANCELLED_FIELDS = ["status", "cancelled_reason", "updated_at"]
+
+
 def messages_cancel(*, topics: list[str], reason: str) -> int:
     """Cancel the messages on these topics not sent yet (due, or failed and waiting for "send
-    again"): what they were about changed (a session cancelled, a client who turned reminders
-    off). One being sent right now is left to its worker; the dispatcher's check stops it."""
-    return OutboxMessage.objects.filter(
-        topic__in=topics, status__in=[MessageStatus.PENDING, MessageStatus.FAILED]
-    ).update(
-        status=MessageStatus.CANCELLED, cancelled_reason=reason[:200], updated_at=timezone.now()
-    )
+    again"): what they were about changed (a session cancelled or moved, a client who turned
+    reminders off). One being sent right now is left to its worker; the dispatcher's check stops
+    it. Audited as save() would (R22), in one INSERT whatever the count."""
+    with transaction.atomic():
+        rows = list(
+            OutboxMessage.objects.select_for_update().filter(
+                topic__in=topics, status__in=[MessageStatus.PENDING, MessageStatus.FAILED]
+            )
+        )
+        if not rows:
+            return 0
+        now = timezone.now()
+        OutboxMessage.objects.filter(pk__in=[row.pk for row in rows]).update(
+            status=MessageStatus.CANCELLED, cancelled_reason=reason[:200], updated_at=now
+        )
+        changes = []
+        for row in rows:
+            new = copy.copy(row)
+            new.status, new.cancelled_reason, new.updated_at = (
+                MessageStatus.CANCELLED,
+                reason[:200],
+                now,
+            )
+            changes.append((row, new, CANCELLED_FIELDS))
+        entries_record(changes)
+    return len(rows)
 
 
 def message_resend(*, message: OutboxMessage, by: User, to: str | None = None) -> OutboxMessage:

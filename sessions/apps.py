@@ -10,7 +10,10 @@ class ClinicSessionsConfig(AppConfig):
     def ready(self) -> None:
         from outbox import kinds
         from outbox.models import MessageKind
-        from sessions import audit  # noqa: F401  (registers clinical models with auditlog)
+        from sessions import (
+            audit,  # noqa: F401  (registers clinical models with auditlog)
+            receivers,  # noqa: F401  (the client record's changes)
+        )
         from sessions.scheduling import reminders
 
         # The outbox asks before an appointment reminder goes whether it is still wanted.

@@ -39,9 +39,11 @@ def dosing_day(request: HttpRequest, session_id: int) -> HttpResponse:
             "pickup": confirmed.pickup_at.astimezone(zone).time(),
         }
     else:
+        # The chaperone confirmed before the session moved, else the client's default one.
+        known = confirmed if confirmed is not None and confirmed.chaperone_name else client
         initial = {
-            "name": client.chaperone_name,
-            "phone": format_phone(client.chaperone_phone),
+            "name": known.chaperone_name,
+            "phone": format_phone(known.chaperone_phone),
             "pickup": session.ends_at.astimezone(zone).time(),
         }
     form = DosingDayForm(request.POST or None, initial=initial)

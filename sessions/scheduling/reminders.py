@@ -30,6 +30,7 @@ from kap_clinic import formats
 from outbox.models import MessageKind, OutboxMessage
 from outbox.services import Draft, messages_cancel, messages_queue
 from patients.clients import reminder_choice
+from patients.models import Phase
 from sessions.models import Session, SessionKind, SessionStatus
 from sessions.scheduling import replies
 
@@ -92,6 +93,10 @@ def why_not(session: Session, *, now: datetime, values: settings_reader.Effectiv
         return "The clinic turned appointment reminders off."
     if session.status != SessionStatus.SCHEDULED:
         return f"The session is {session.get_status_display().lower()}."
+    course = session.course
+    paused = course is not None and course.phase == Phase.ON_HOLD and session.is_dosing
+    if course is not None and (course.phase == Phase.DISCONTINUED or paused):
+        return f"The course is {course.get_phase_display().lower()}."
     if session.starts_at <= now:
         return "The session has started."
     if client.archived_at is not None:
@@ -103,13 +108,20 @@ def why_not(session: Session, *, now: datetime, values: settings_reader.Effectiv
     return ""
 
 
-def reminders_plan(*, session: Session, now: datetime | None = None) -> list[OutboxMessage]:
-    """Queue the reminders of a session just booked or moved, in the caller's transaction,
-    replacing any it had. ``session`` with its client and therapist loaded."""
+MOVED = "The session was moved: a new reminder replaces it."
+
+
+def reminders_plan(
+    *, session: Session, now: datetime | None = None, replaced: str = MOVED
+) -> list[OutboxMessage]:
+    """Queue the reminders of a session just booked or moved (or whose client's record changed),
+    in the caller's transaction, replacing any it had (``replaced``: why, for those). ``session``
+    with its client, therapist and course loaded."""
     now = now or timezone.now()
-    reminders_cancel(session=session, reason="The session was moved: a new reminder replaces it.")
     values = settings_reader.current()
-    if why_not(session, now=now, values=values):
+    reason = why_not(session, now=now, values=values)
+    reminders_cancel(session=session, reason=reason or replaced)
+    if reason:
         return []
     client = session.client
     times = due_times(
@@ -170,7 +182,8 @@ def reminder_draft(session: Session, *, days: int, not_before: datetime) -> Draf
         # The text's link answers for the client without a sign-in: not kept once sent.
         secret=True,
         not_before=not_before,
-        expires_at=session.starts_at,
+        # Of no use later (LATEST_BEFORE): retries through a mail outage stop there.
+        expires_at=session.starts_at - LATEST_BEFORE,
         topic=topic(session.pk, days),
         to_client=True,
         headers=reminder_choice.stop_headers(client),
@@ -187,7 +200,7 @@ def still_wanted(messages: list[OutboxMessage]) -> dict[int, str]:
     now = timezone.now()
     values = settings_reader.current()
     by_message = {message.pk: session_of(message) for message in messages}
-    sessions = Session.objects.select_related("client").in_bulk(
+    sessions = Session.objects.select_related("client", "course").in_bulk(
         {pk for pk in by_message.values() if pk is not None}
     )
     reasons = {}
@@ -196,8 +209,10 @@ def still_wanted(messages: list[OutboxMessage]) -> dict[int, str]:
         session = sessions.get(session_pk) if session_pk is not None else None
         if session is None:
             reasons[message_pk] = "The session is no longer on file."
-        elif message.expires_at != session.starts_at:
-            reasons[message_pk] = "The session was moved: a new reminder replaces it."
+        elif message.expires_at != session.starts_at - LATEST_BEFORE:
+            reasons[message_pk] = MOVED
+        elif message.to != session.client.email:
+            reasons[message_pk] = "The client's e-mail address changed: a new reminder replaces it."
         else:
             reasons[message_pk] = why_not(session, now=now, values=values)
     return reasons

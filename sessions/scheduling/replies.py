@@ -2,7 +2,8 @@
 there" or "I need another time". The therapist's calendar and the session's page show it.
 
 The link is signed (django.core.signing, its own salt) and names the session and its start:
-- it expires: when the session starts, and at most REPLY_DAYS after it was made;
+- it expires when the session starts (a reminder's text is made at the booking, maybe months
+  before it is sent: no other age limit);
 - it is single-use: once the session has an answer, the page shows it and takes no other (the
   clinic is called for a change of mind); a move of the session clears the answer and makes the
   old links useless (the start they name is not the session's any more).
@@ -24,7 +25,6 @@ from kap_clinic.errors import DomainError
 from sessions.models import ClientReply, Session, SessionStatus
 
 SALT = "kap.session-reply"
-REPLY_DAYS = 30
 
 
 class ReplyError(DomainError):
@@ -51,9 +51,7 @@ class Link:
 
 def session_for_token(token: str) -> Link:
     try:
-        payload = signing.loads(token, salt=SALT, max_age=REPLY_DAYS * 24 * 3600)
-    except signing.SignatureExpired:
-        return Link(None, "This link has expired.")
+        payload = signing.loads(token, salt=SALT)
     except signing.BadSignature:
         return Link(None, "This link is not recognised. It may have been cut short.")
     if not isinstance(payload, dict) or not isinstance(payload.get("s"), int):
@@ -79,8 +77,11 @@ def session_reply(*, token: str, answer: str) -> Session:
         if link.session is None:
             raise ReplyError(link.problem)
         locked = Session.objects.select_for_update().get(pk=link.session.pk)
+        # Again under the lock: a move or a cancellation may have come in between.
         if locked.starts_at != link.session.starts_at:
             raise ReplyError("This appointment has moved since this e-mail was sent.")
+        if locked.status != SessionStatus.SCHEDULED or locked.starts_at <= timezone.now():
+            raise ReplyError("This appointment can no longer be answered here.")
         if locked.client_reply:
             raise ReplyError(f"You already answered: {locked.get_client_reply_display().lower()}.")
         locked.client_reply = answer

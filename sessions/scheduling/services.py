@@ -24,7 +24,7 @@ from patients.models import Client, Phase, TreatmentCourse
 from patients.models.courses import CLOSED_PHASES
 from patients.referrals.selectors import current_prescription
 from sessions.dosing import rules
-from sessions.models import Session, SessionKind, SessionStatus
+from sessions.models import DosingDayConfirmation, Session, SessionKind, SessionStatus
 from sessions.scheduling import confirmations, reminders, selectors
 from sessions.scheduling.confirmations import confirmation_queue
 
@@ -328,6 +328,8 @@ def session_reschedule(
                 ends_at=ends_at,
                 exclude_id=locked.pk,
             )
+            if locked.starts_at != starts_at:
+                _dosing_day_unconfirm(locked)
             _move(locked, starts_at, ends_at, location=location, telehealth_url=telehealth_url)
             if locked.kind == SessionKind.INTEGRATION:
                 assert locked.course is not None  # a KAP session, as above
@@ -345,6 +347,17 @@ def session_reschedule(
             ) from error
         raise
     return locked
+
+
+def _dosing_day_unconfirm(session: Session) -> None:
+    """R15: the chaperone the client confirmed was for the old day and time: asked again (the
+    name and phone stay to start from; saved with save(), so the audit trail shows it)."""
+    day = DosingDayConfirmation.objects.filter(
+        session=session, chaperone_confirmed_at__isnull=False
+    ).first()
+    if day is not None:
+        day.chaperone_confirmed_at, day.pickup_at = None, None
+        day.save()
 
 
 def _move(

@@ -10,11 +10,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from auditlog.models import LogEntry
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from outbox.models import MessageKind, MessageStatus, OutboxMessage
 from patients.clients import reminder_choice
+from patients.courses.services import course_advance
 from patients.models import Client, ReminderChoiceVia
 from sessions.models import Session, SessionKind, SessionStatus
 from sessions.scheduling import reminders
@@ -73,7 +77,8 @@ def test_a_booking_plans_the_reminder_the_day_before_at_the_send_hour_of_the_cli
     (row,) = planned()
     assert row.status == MessageStatus.PENDING
     assert row.not_before == datetime(2026, 3, 4, 10, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
-    assert row.expires_at == session.starts_at  # never after the session started
+    # Never after the session started: no use less than an hour before it.
+    assert row.expires_at == session.starts_at - timedelta(hours=1)
     assert row.topic == reminders.topic(session.pk, 1)
     assert row.secret  # its answer link is not kept once sent
     assert row.headers["List-Unsubscribe"] == f"<{reminder_choice.stop_url(client_record)}>"
@@ -178,7 +183,7 @@ def test_a_reschedule_moves_the_reminder_and_a_cancellation_cancels_it(client_re
     assert first.status == MessageStatus.CANCELLED
     (second,) = planned(status=MessageStatus.PENDING)
     assert second.not_before == datetime(2026, 3, 9, 10, 0, tzinfo=NEW_YORK)
-    assert second.expires_at == moved.starts_at
+    assert second.expires_at == moved.starts_at - timedelta(hours=1)
     session_cancel(session=moved, reason="Client unwell", by=client_record.primary_therapist)
     second.refresh_from_db()
     assert second.status == MessageStatus.CANCELLED
@@ -222,35 +227,66 @@ def test_a_reminder_delayed_past_the_session_start_is_never_sent(client_record):
 def test_turning_reminders_off_stops_those_already_planned(client_record):
     book(client_record, datetime(2026, 3, 5, 14, 0, tzinfo=NEW_YORK))
     reminder_choice.reminders_set(client=client_record, wanted=False, via=ReminderChoiceVia.EMAIL)
-    with time_machine.travel(datetime(2026, 3, 4, 10, 0, 30, tzinfo=NEW_YORK), tick=False):
-        assert send_outbox().cancelled == 1
+    # At once (sessions.receivers), not only when it would have gone.
     (row,) = planned()
+    assert row.status == MessageStatus.CANCELLED
     assert row.cancelled_reason == reminder_choice.TURNED_OFF
+    with time_machine.travel(datetime(2026, 3, 4, 10, 0, 30, tzinfo=NEW_YORK), tick=False):
+        send_outbox()
     # The booking's confirmation was sent all the same: it is not a reminder.
     assert [email.subject for email in mail.outbox] == ["Your appointment on Thursday, March 5"]
 
 
-def test_the_planning_costs_a_fixed_number_of_queries(
-    client_record, settings, django_assert_num_queries
-):
-    settings.APPOINTMENT_REMINDER_DAYS = [1, 2, 3]
-    session = book(client_record, datetime(2026, 3, 9, 14, 0, tzinfo=NEW_YORK))
-    session = Session.objects.select_related("client", "therapist").get(pk=session.pk)
-    # The UPDATE cancelling what it replaces, one INSERT of the three reminders and one of their
-    # audit entries, in a savepoint.
-    assert (
-        len(
-            reminders.due_times(
-                starts_at=session.starts_at,
-                zone=NEW_YORK,
-                days=(1, 2, 3),
-                send_hour=10,
-                quiet_start=21,
-                quiet_end=8,
-                now=timezone.now(),
-            )
-        )
-        == 3
+def test_the_planning_costs_a_fixed_number_of_queries(client_record, settings):
+    """The same statements for one reminder day or three: the cancellation of what it replaces
+    (read, update, audit) and one INSERT of the reminders and one of their audit entries."""
+    counts = []
+    for days, hour in (([1], 14), ([1, 2, 3], 16)):
+        settings.APPOINTMENT_REMINDER_DAYS = days
+        session = book(client_record, datetime(2026, 3, 9, hour, 0, tzinfo=NEW_YORK))
+        session = Session.objects.select_related("client", "therapist", "course").get(pk=session.pk)
+        with CaptureQueriesContext(connection) as queries:
+            made = reminders.reminders_plan(session=session, now=timezone.now())
+        assert len(made) == len(days)
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+
+
+def test_a_change_of_the_clients_address_or_choice_plans_their_reminders_again(client_record):
+    """sessions.receivers: the reminders follow the record, not the record at the booking."""
+    reminder_choice.reminders_set(client=client_record, wanted=False, via=ReminderChoiceVia.EMAIL)
+    client_record.refresh_from_db()
+    book(client_record, datetime(2026, 3, 5, 14, 0, tzinfo=NEW_YORK))
+    assert planned() == []
+    reminder_choice.reminders_set(
+        client=client_record, wanted=True, via=ReminderChoiceVia.PORTAL, by=client_record.user
     )
-    with django_assert_num_queries(5):
-        reminders.reminders_plan(session=session, now=timezone.now())
+    (row,) = planned(status=MessageStatus.PENDING)
+    assert row.to == client_record.email
+    client_record.refresh_from_db()
+    client_record.email = "maya.new@example.org"
+    client_record.save()
+    (new,) = planned(status=MessageStatus.PENDING)
+    assert new.to == "maya.new@example.org"
+    row.refresh_from_db()
+    assert row.status == MessageStatus.CANCELLED
+
+
+def test_cancelled_reminders_are_in_the_audit_trail(client_record):
+    session = book(client_record, datetime(2026, 3, 5, 14, 0, tzinfo=NEW_YORK))
+    (row,) = planned()
+    session_cancel(session=session, reason="Client unwell", by=client_record.primary_therapist)
+    entry = LogEntry.objects.get_for_object(row).filter(action=LogEntry.Action.UPDATE).get()
+    assert entry.changes_dict["status"] == ["pending", "cancelled"]
+
+
+def test_a_dosing_session_of_a_course_on_hold_gets_no_reminder(settings):
+    session = dosing_ready_session(starts_at=datetime(2026, 3, 5, 9, 0, tzinfo=NEW_YORK))
+    assert len(planned(client=session.client)) == 1
+    course_advance(
+        course=session.course, to_phase="on_hold", by=session.therapist, reason="Travelling"
+    )
+    with time_machine.travel(datetime(2026, 3, 4, 10, 0, 30, tzinfo=NEW_YORK), tick=False):
+        send_outbox()
+    (row,) = planned(client=session.client)
+    assert row.cancelled_reason == "The course is on hold."

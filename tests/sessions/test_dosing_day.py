@@ -16,7 +16,7 @@ from patients.models import Client
 from sessions.dosing import day
 from sessions.dosing.services import chart_open
 from sessions.models import DosingDayConfirmation, SessionKind
-from sessions.scheduling.services import session_schedule
+from sessions.scheduling.services import session_reschedule, session_schedule
 from tests.conftest import sign_in
 from tests.factories import AdminFactory
 from tests.factories_sessions import dosing_ready_session
@@ -229,3 +229,16 @@ def test_the_page_runs_the_same_queries_as_the_record_grows(
     client.post(page(dosing), good())
     with django_assert_num_queries(5):
         assert client.get(page(dosing)).status_code == 200
+
+
+def test_moving_the_session_asks_for_the_chaperone_again(client, dosing):
+    sign_in(client, dosing.client.user)
+    client.post(page(dosing), good())
+    session_reschedule(session=dosing, starts_at=STARTS + timedelta(days=2), by=dosing.therapist)
+    row = DosingDayConfirmation.objects.get(session=dosing)
+    assert (row.chaperone_confirmed, row.pickup_at) == (False, None)
+    latest = LogEntry.objects.get_for_object(row).order_by("-timestamp", "-id").first()
+    assert latest.changes_dict["chaperone_confirmed_at"][1] == "None"  # R22: audited
+    html = client.get(page(dosing)).content.decode()
+    assert 'value="Ravi Patel"' in html  # to start from
+    assert "You are all set" not in html
