@@ -6,6 +6,8 @@ These run in CI (--require-services): a missing Redis fails them rather than ski
 
 from __future__ import annotations
 
+import email
+import email.policy
 import threading
 import time
 from collections import Counter
@@ -26,7 +28,7 @@ from outbox.models import MessageStatus, OutboxMessage
 from outbox.tasks import dispatch_due as dispatch_outbox
 from patients.models import Client
 from sessions.models import SessionKind, SessionStatus
-from sessions.scheduling.services import session_mark, session_schedule
+from sessions.scheduling.services import session_mark, session_reschedule, session_schedule
 from tests.factories import ClientFactory, ClientUserFactory, TherapistFactory
 from tests.factories_sessions import dosing_ready_session
 from tests.integration.delivery_helpers import (
@@ -96,13 +98,13 @@ def dosed_client(*, last_name: str):
 
 
 def to_client(sink, client) -> list:
-    """The reminders the client received (their booking confirmations left out: those are
-    tests/sessions/test_confirmations.py's)."""
+    """The integration reminders the client received (their booking confirmations and appointment
+    reminders left out: those are tests/sessions' and test_appointment_reminder_delivery's)."""
     return [
         message
         for message in sink.received
         if message.recipients == (client.email,)
-        and not message.subject.startswith("Your appointment")
+        and not message.subject.startswith(("Your appointment", "Reminder: your appointment"))
     ]
 
 
@@ -231,10 +233,67 @@ def test_a_booked_session_is_named_and_its_completion_cancels_day_3(broker, sink
     assert day_3.status == ReminderStatus.CANCELLED
     assert day_3.sent_at is None
     assert day_3.outbox_message is None
-    # Booked in time: the therapist's check was cancelled, no alert e-mail; the one other message
-    # is the client's booking confirmation.
+    # Booked in time: the therapist's check was cancelled, no alert e-mail; the two other messages
+    # are the client's booking confirmation and the session's appointment reminder.
     assert len(to_client(sink, client)) == 2
-    assert sink.count == 3
+    assert sink.count == 4
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_sends_an_appointment_reminder_once_at_its_time_after_a_move(
+    broker, sink, settings
+):
+    """sessions.scheduling.reminders through the real worker and SMTP: a session moved after it
+    was booked is reminded of once, the day before its new time at 10:00 in the client's zone,
+    with the RFC 8058 headers; the reminder of the old time never goes."""
+    settings.SITE_URL = "https://clinic.example.org"
+    client = ClientFactory(
+        first_name="Maya",
+        last_name="Okafor",
+        time_zone="America/Los_Angeles",
+        primary_therapist=TherapistFactory(first_name="Sam"),
+    )
+    booked_at = datetime(2025, 3, 10, 9, 0, tzinfo=NEW_YORK)
+    with time_machine.travel(booked_at, tick=False):
+        session = session_schedule(
+            client=client,
+            kind=SessionKind.GENERAL,
+            starts_at=datetime(2025, 3, 13, 15, 0, tzinfo=LOS_ANGELES),
+            by=client.primary_therapist,
+            location="Room 2",
+        )
+        session_reschedule(
+            session=session,
+            starts_at=datetime(2025, 3, 14, 15, 0, tzinfo=LOS_ANGELES),
+            by=client.primary_therapist,
+        )
+    reminders = lambda: [  # noqa: E731
+        m for m in sink.received if m.subject.startswith("Reminder: your appointment")
+    ]
+    with (
+        time_machine.travel(
+            datetime(2025, 3, 12, 10, 0, 30, tzinfo=LOS_ANGELES), tick=True
+        ) as clock,
+        start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
+    ):
+        # The old time's day before: nothing (its reminder was replaced by the move).
+        dispatch_outbox.delay()
+        time.sleep(1.5)
+        assert reminders() == []
+        clock.move_to(datetime(2025, 3, 13, 10, 0, 30, tzinfo=LOS_ANGELES))
+        dispatch_outbox.delay()
+        wait_until(lambda: len(reminders()) == 1, timeout=20, what="the appointment reminder")
+        dispatch_outbox.delay()  # a repeated task sends nothing more
+        time.sleep(1)
+    (message,) = reminders()
+    assert message.recipients == (client.email,)
+    assert "Friday, March 14 at 3:00 PM" in message.text
+    headers = email.message_from_bytes(message.raw, policy=email.policy.default)
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    stop = str(headers["List-Unsubscribe"]).strip()
+    assert stop.startswith("<https://clinic.example.org/email/stop/")
+    assert_clean(message, client)
 
 
 # --- 2. Concurrency -------------------------------------------------------------------------------
