@@ -19,14 +19,13 @@ from sessions.models import Session
 BOOKED, MOVED, CANCELLED = "booked", "moved", "cancelled"
 
 
-def confirmation_queue(*, session: Session, change: str) -> None:
+def appointment_context(session: Session) -> dict:
+    """What every client e-mail about a session says of it (R25), in the client's time: the
+    confirmations here and the reminders (sessions.scheduling.reminders)."""
     client = session.client
-    if not client.email or client.archived_at is not None or session.starts_at <= timezone.now():
-        return
     local = session.starts_at.astimezone(client.zone)
     values = settings_reader.current()
-    context = {
-        "change": change,
+    return {
         "first_name": client.preferred_name or client.first_name,
         "therapist_first_name": session.therapist.first_name,
         "day": formats.weekday_day_long(local),
@@ -38,6 +37,13 @@ def confirmation_queue(*, session: Session, change: str) -> None:
         "clinic_phone": values.clinic_phone,
         "can_reply": bool(values.reply_to_email),
     }
+
+
+def confirmation_queue(*, session: Session, change: str) -> None:
+    client = session.client
+    if not client.email or client.archived_at is not None or session.starts_at <= timezone.now():
+        return
+    context = {"change": change, **appointment_context(session)}
     message_queue(
         kind=MessageKind.APPOINTMENT_CONFIRMATION,
         to=client.email,

@@ -26,13 +26,12 @@ from django.utils import timezone
 
 from clinic import settings_reader
 from clinic.hours import out_of_quiet_hours
-from kap_clinic import formats
 from outbox.models import MessageKind, OutboxMessage
 from outbox.services import Draft, messages_cancel, messages_queue
 from patients.clients import reminder_choice
 from patients.models import Phase
 from sessions.models import Session, SessionKind, SessionStatus
-from sessions.scheduling import replies
+from sessions.scheduling import confirmations, replies
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -153,25 +152,14 @@ def reminder_queue(*, session: Session, not_before: datetime) -> OutboxMessage:
 def reminder_draft(session: Session, *, days: int, not_before: datetime) -> Draft:
     """The reminder of ``session`` ``days`` before it, to go at ``not_before``."""
     client = session.client
-    values = settings_reader.current()
-    local = session.starts_at.astimezone(client.zone)
     context = {
-        "first_name": client.preferred_name or client.first_name,
-        "therapist_first_name": session.therapist.first_name,
-        "day": formats.weekday_day_long(local),
-        "time": formats.clock(local),
-        "location": session.location,
-        "telehealth_url": session.telehealth_url,
+        **confirmations.appointment_context(session),
         "reply_url": replies.reply_url(session),
         # R25: the link names no kind; what to prepare is behind the portal's sign-in.
         "prepare_url": settings.SITE_URL + reverse("portal:dosing_day:confirm", args=[session.pk])
         if session.kind == SessionKind.DOSING
         else "",
         "stop_url": reminder_choice.stop_url(client),
-        "clinic": settings.CLINIC_NAME,
-        "signature": values.reminder_signature,
-        "clinic_phone": values.clinic_phone,
-        "can_reply": bool(values.reply_to_email),
     }
     return Draft(
         kind=MessageKind.APPOINTMENT_REMINDER,
