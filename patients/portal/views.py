@@ -9,13 +9,13 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import client_required
 from clinic import settings_reader
 from kap_clinic.errors import DomainError, add_refusal
+from kap_clinic.token_pages import token_page
 from patients.clients import reminder_choice, services
 from patients.clients.forms import SetPasswordForm
 from patients.models import Intake, ReminderChoiceVia
@@ -55,7 +55,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-@never_cache
+@token_page
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     if request.user.is_authenticated:
@@ -102,7 +102,7 @@ def reminders_set(request: HttpRequest) -> HttpResponse:
     return redirect("portal:home")
 
 
-@never_cache
+@token_page
 @csrf_exempt  # RFC 8058: the mail program's one-click POST has no cookie; the token is the proof
 @require_http_methods(["GET", "POST"])
 def reminders_stop(request: HttpRequest, token: str) -> HttpResponse:
@@ -119,7 +119,7 @@ def reminders_stop(request: HttpRequest, token: str) -> HttpResponse:
         done = True
         if request.POST.get("List-Unsubscribe") == "One-Click":
             return HttpResponse("Reminders are off.", content_type="text/plain")
-    response = render(
+    return render(
         request,
         "portal/reminders_stop.html",
         {
@@ -128,6 +128,3 @@ def reminders_stop(request: HttpRequest, token: str) -> HttpResponse:
             "clinic_phone": settings_reader.current().clinic_phone,
         },
     )
-    response["X-Robots-Tag"] = "noindex"
-    response["Referrer-Policy"] = "same-origin"  # the token is in the address
-    return response

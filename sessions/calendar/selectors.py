@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from kap_clinic import formats
 from patients.access import visible_rows
-from sessions.models import Session, SessionKind, SessionStatus
+from sessions.models import ClientReply, Session, SessionKind, SessionStatus
 from sessions.scheduling.selectors import show_status, with_chart_outcome
 
 # The grid: 07:00 to 21:00 in the clinic's time zone. Sessions outside it get an extra row.
@@ -49,7 +49,7 @@ class Entry:
     therapist_name: str = ""
     # What the client answered (a reminder's link) and, before a dosing session, whether they
     # confirmed their chaperone in the portal: "Client confirmed", "Chaperone not confirmed".
-    notes: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
 
     @property
     def cancelled(self) -> bool:
@@ -61,6 +61,14 @@ class Entry:
         if self.start.strftime("%p") == self.end.strftime("%p"):
             return f"{formats.clock(self.start)[:-3]}–{formats.clock(self.end)}"
         return f"{formats.clock(self.start)}–{formats.clock(self.end)}"
+
+
+@dataclass(frozen=True)
+class Note:
+    """A line under a session on the grid; ``attention``: something for the therapist to do."""
+
+    text: str
+    attention: bool = False
 
 
 @dataclass
@@ -195,16 +203,25 @@ def calendar_week(
     )
 
 
-def client_notes(session: Session) -> tuple[str, ...]:
-    """What the client told the clinic about a booked session, for the calendar and the session's
-    page: their answer to a reminder, and before a dosing session their chaperone (R15)."""
+def client_notes(session: Session) -> tuple[Note, ...]:
+    """What the client told the clinic about a booked session, for the calendar: their answer to
+    a reminder, and before a dosing session their chaperone (R15)."""
     notes = []
     if session.client_reply:
-        notes.append(f"Client {session.get_client_reply_display().lower()}")
+        notes.append(
+            Note(
+                f"Client {session.get_client_reply_display().lower()}",
+                attention=session.client_reply == ClientReply.RESCHEDULE,
+            )
+        )
     if session.kind == SessionKind.DOSING and session.status == SessionStatus.SCHEDULED:
         day = getattr(session, "dosing_day", None)
         confirmed = day is not None and day.chaperone_confirmed
-        notes.append("Chaperone confirmed" if confirmed else "Chaperone not confirmed")
+        notes.append(
+            Note("Chaperone confirmed")
+            if confirmed
+            else Note("Chaperone not confirmed", attention=True)
+        )
     return tuple(notes)
 
 

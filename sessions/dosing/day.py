@@ -36,19 +36,22 @@ def checklist() -> tuple[str, ...]:
     return table.lines(settings_reader.current().dosing_day_checklist)
 
 
-def upcoming_dosing(*, client: Client, now: datetime | None = None) -> list[Session]:
-    """The client's dosing sessions still to come, soonest first, with what they confirmed. One
-    query."""
+def upcoming_dosing_session(
+    *, client: Client, session_id: int, now: datetime | None = None
+) -> Session | None:
+    """The client's dosing session ``session_id`` if it is still to come, with its therapist and
+    what the client confirmed; else None. One query."""
     now = now or timezone.now()
-    return list(
+    return (
         Session.objects.filter(
+            pk=session_id,
             client=client,
             kind=SessionKind.DOSING,
             status=SessionStatus.SCHEDULED,
             starts_at__gt=now,
         )
         .select_related("therapist", "dosing_day")
-        .order_by("starts_at", "id")
+        .first()
     )
 
 

@@ -17,19 +17,17 @@ class DosingDayForm(forms.Form):
         label="Their name",
         max_length=150,
         required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "name", "class": "form-control"}),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     phone = forms.CharField(
         label="Their phone number",
         max_length=32,
         required=False,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "tel", "inputmode": "tel", "class": "form-control"}
-        ),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
     pickup = forms.TimeField(
         label="Pickup time",
-        widget=ClockInput({"class": "form-control clock-input"}),
+        widget=ClockInput(),
         input_formats=["%H:%M", "%H:%M:%S", "%I:%M %p"],
         error_messages={
             "required": "Enter the time they will pick you up.",

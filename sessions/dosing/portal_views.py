@@ -24,7 +24,7 @@ def dosing_day(request: HttpRequest, session_id: int) -> HttpResponse:
     client = own_record_for_page(request, page="Portal dosing day")
     if client is None:
         raise Http404
-    session = next((s for s in day.upcoming_dosing(client=client) if s.pk == session_id), None)
+    session = day.upcoming_dosing_session(client=client, session_id=session_id)
     if session is None:
         raise Http404
     session.client = client
@@ -63,11 +63,6 @@ def dosing_day(request: HttpRequest, session_id: int) -> HttpResponse:
         else:
             messages.success(request, "Thank you. Your therapist can see who is picking you up.")
             return redirect("portal:dosing_day:confirm", session_id=session.pk)
-    for name in form.errors:
-        if name in form.fields and name != "checklist_read":
-            attrs = form.fields[name].widget.attrs
-            attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
-            attrs["aria-describedby"] = f"id_{name}_error"
     local = session.starts_at.astimezone(zone)
     return render(
         request,

@@ -1,21 +1,20 @@
 """The page an appointment reminder's link opens (sessions.scheduling.replies): public, one
-question, nothing clinical (R25), never cached or indexed, and its address (with the token)
-is not sent to other sites."""
+question, nothing clinical (R25); a token page (kap_clinic.token_pages)."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from clinic import settings_reader
 from kap_clinic import formats
+from kap_clinic.token_pages import token_page
 from sessions.models import ClientReply
 from sessions.scheduling import replies
 
 
-@never_cache
+@token_page
 @require_http_methods(["GET", "POST"])
 def session_reply(request: HttpRequest, token: str) -> HttpResponse:
     error = ""
@@ -43,9 +42,4 @@ def session_reply(request: HttpRequest, token: str) -> HttpResponse:
             "day": formats.weekday_day_long(local),
             "time": formats.clock(local),
         }
-    response = render(request, "sessions/reply.html", context, status=410 if link.problem else 200)
-    response["X-Robots-Tag"] = "noindex"
-    # The token is in the address: no other site is told it. (Not "no-referrer": the browser
-    # would then send the answer's POST with "Origin: null", which the CSRF check refuses.)
-    response["Referrer-Policy"] = "same-origin"
-    return response
+    return render(request, "sessions/reply.html", context, status=410 if link.problem else 200)
