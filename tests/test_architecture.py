@@ -25,14 +25,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Bottom to top. A module belongs to the floor of the longest prefix that names it.
 FLOORS: list[tuple[str, ...]] = [
-    # Pure helpers (dates and times, the domain error base, form fields, long lists), the clinic
-    # settings.
+    # Pure helpers (dates and times, the domain error base, form fields, long lists, the headers
+    # of public token pages), the clinic settings.
     (
         "kap_clinic.formats",
         "kap_clinic.errors",
         "kap_clinic.fields",
         "kap_clinic.mail",
         "kap_clinic.listing",
+        "kap_clinic.token_pages",
         "clinic",
     ),
     # The outbox: every e-mail is a row, sent by one dispatcher; it tells the apps above it of
